@@ -1,0 +1,1 @@
+//! Rampart's tamper-evident transparency log: RFC 6962 Merkle tree, proofs, signed checkpoints.

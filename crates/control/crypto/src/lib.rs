@@ -1,0 +1,1 @@
+//! Hashing, signatures, envelope encryption and keyed pseudonymisation for Rampart.

@@ -1,0 +1,1 @@
+//! Learning algorithms and statistics for Rampart: pure functions over arrays, no I/O.

@@ -1,0 +1,1 @@
+//! Readers for real telemetry and threat-intel formats, with dead letters for bad input.
