@@ -1,3 +1,42 @@
-//! The `rampart` command-line interface.
+//! The `rampart` binary: the only place that reads configuration, owns threads and wires
+//! stages together. Errors print as `error: <chain>` and exit with code 1; usage errors
+//! exit with code 2.
 
-fn main() {}
+mod cli;
+mod commands;
+mod config;
+mod demo_data;
+mod output;
+mod runner;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, LogFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.log_format, &cli.global.log);
+    match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,38 @@
+//! The real data `rampart demo` runs on, embedded in the binary so the demo works anywhere.
+//! Sources and licences: `crates/rampart/demo/ATTRIBUTION.md` (written out beside the data).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+/// The bundled files: name and contents.
+const FILES: [(&str, &[u8]); 4] = [
+    (
+        "splunk-T1047-wmi.jsonl.gz",
+        include_bytes!("../demo/splunk-T1047-wmi.jsonl.gz"),
+    ),
+    (
+        "stix-poisonivy.json",
+        include_bytes!("../demo/stix-poisonivy.json"),
+    ),
+    ("nsl-kdd-200.txt", include_bytes!("../demo/nsl-kdd-200.txt")),
+    ("ATTRIBUTION.md", include_bytes!("../demo/ATTRIBUTION.md")),
+];
+
+/// Writes the bundled files into `dir/demo-input/` and returns the data files' paths
+/// (the attribution file is written beside them but not read as input).
+pub fn write_to(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let input = dir.join("demo-input");
+    std::fs::create_dir_all(&input)
+        .with_context(|| format!("cannot create `{}`", input.display()))?;
+    let mut paths = Vec::new();
+    for (name, bytes) in FILES {
+        let path = input.join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        if !name.ends_with(".md") {
+            paths.push(path);
+        }
+    }
+    Ok(paths)
+}
