@@ -166,7 +166,7 @@ fn write_all(
         if pending.len() >= config.runner.write_batch_records {
             flush(store, run, &mut pending)?;
         }
-        if last_update.elapsed() >= Duration::from_secs(5) {
+        if last_update.elapsed() >= Duration::from_secs(1) {
             store.update_run(run).context("cannot record the run's progress")?;
             last_update = Instant::now();
         }
