@@ -96,6 +96,9 @@ pub struct EventMeta {
     /// `event.dataset`: the source's log name (`zeek.conn`, `suricata.eve`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `event.duration`: how long the event (a connection, a flow) lasted, in nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
 }
 
 /// `source.*` / `destination.*` fields.

@@ -1,0 +1,3 @@
+//! Append and proof benchmarks for the transparency log.
+
+fn main() {}

@@ -1,0 +1,393 @@
+//! The injection classifier's weights and its data-only file format.
+//!
+//! A model is a logistic regression over hashed features (see [`crate::features`]): a bias,
+//! one `i8` weight per bucket with one scale factor, the window geometry and a calibration
+//! table of logit thresholds for target false-positive rates. The file is data only (no code,
+//! no pickles): an 8-byte magic, a length-prefixed JSON header, then the raw weights. The
+//! layout is documented in `docs/formats/guard-model.md`.
+//!
+//! The model that ships with Rampart is embedded in the binary and trusted through a SHA-256
+//! digest pinned in the source ([`DEFAULT_MODEL_SHA256`]); [`GuardModel::from_bytes_pinned`]
+//! refuses bytes that do not match.
+
+use serde::{Deserialize, Serialize};
+
+use crate::GuardError;
+use crate::features::{FEATURE_VERSION, MAX_HASH_BITS, MIN_HASH_BITS};
+
+/// First bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"RGUARD01";
+
+/// Value of the header's `format` field.
+pub const FORMAT_NAME: &str = "rampart-guard-model";
+
+/// Largest JSON header accepted.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The model shipped with this crate (trained by `guard_eval --write-model`).
+pub const DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/guard-default.rgm");
+
+/// SHA-256 of [`DEFAULT_MODEL_BYTES`]; loading refuses any other bytes.
+pub const DEFAULT_MODEL_SHA256: &str =
+    "954b447dd46c0618fdb87dccc837d5b3ddc349bb201928e18d4372b3d46a147a";
+
+/// A logit threshold and the false-positive rate it gave on the calibration split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// Target false-positive rate (fraction of benign calibration texts flagged).
+    pub fpr: f32,
+    /// Window logit at or above which a text is flagged.
+    pub logit: f32,
+}
+
+/// How the model was trained, kept for provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingRecord {
+    /// Seed of the split and of the optimiser.
+    pub seed: u64,
+    /// Dataset sources used for training, with their example counts.
+    pub sources: Vec<(String, usize)>,
+    /// Training windows (positive, negative).
+    pub windows: (usize, usize),
+    /// Passes over the training windows.
+    pub epochs: u32,
+    /// L2 regularisation strength.
+    pub l2: f32,
+}
+
+/// The JSON header of a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    version: u32,
+    feature_version: u32,
+    hash_bits: u8,
+    window_bytes: u32,
+    stride_bytes: u32,
+    bias: f32,
+    scale: f32,
+    thresholds: Vec<Threshold>,
+    default_fpr: f32,
+    training: TrainingRecord,
+}
+
+/// A trained injection classifier.
+#[derive(Clone, PartialEq)]
+pub struct GuardModel {
+    pub(crate) hash_bits: u8,
+    pub(crate) window_bytes: u32,
+    pub(crate) stride_bytes: u32,
+    pub(crate) bias: f32,
+    pub(crate) scale: f32,
+    pub(crate) weights: Vec<i8>,
+    pub(crate) thresholds: Vec<Threshold>,
+    pub(crate) default_fpr: f32,
+    pub(crate) training: TrainingRecord,
+}
+
+impl std::fmt::Debug for GuardModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardModel")
+            .field("hash_bits", &self.hash_bits)
+            .field("window_bytes", &self.window_bytes)
+            .field("stride_bytes", &self.stride_bytes)
+            .field("bias", &self.bias)
+            .field("thresholds", &self.thresholds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardModel {
+    /// Builds a model from float weights, quantising them to `i8` with one scale factor.
+    pub(crate) fn quantize(
+        hash_bits: u8,
+        window_bytes: u32,
+        stride_bytes: u32,
+        bias: f32,
+        weights: &[f32],
+        training: TrainingRecord,
+    ) -> Self {
+        let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let weights = weights
+            .iter()
+            .map(|w| {
+                // Rounded and clamped to the i8 range, so the cast cannot truncate.
+                #[expect(clippy::cast_possible_truncation, reason = "clamped to i8 range")]
+                let q = (w / scale).round().clamp(-127.0, 127.0) as i8;
+                q
+            })
+            .collect();
+        Self {
+            hash_bits,
+            window_bytes,
+            stride_bytes,
+            bias,
+            scale,
+            weights,
+            thresholds: Vec::new(),
+            default_fpr: 0.01,
+            training,
+        }
+    }
+
+    /// Loads the model shipped with this crate, checking it against the pinned digest.
+    pub fn load_default() -> Result<Self, GuardError> {
+        Self::from_bytes_pinned(DEFAULT_MODEL_BYTES, DEFAULT_MODEL_SHA256)
+    }
+
+    /// Parses `bytes` after checking that their SHA-256 is `expected_sha256` (hex).
+    pub fn from_bytes_pinned(bytes: &[u8], expected_sha256: &str) -> Result<Self, GuardError> {
+        let actual = rampart_crypto::digest::sha256(bytes).to_hex();
+        if !actual.eq_ignore_ascii_case(expected_sha256.trim()) {
+            return Err(GuardError::DigestMismatch {
+                expected: expected_sha256.to_owned(),
+                actual,
+            });
+        }
+        Self::from_bytes_unpinned(bytes)
+    }
+
+    /// Parses model bytes without a digest check. Use it only on a model you just trained or
+    /// one whose signature the registry has verified.
+    pub fn from_bytes_unpinned(bytes: &[u8]) -> Result<Self, GuardError> {
+        let bad = |m: String| GuardError::MalformedModel(m);
+        let magic = bytes.get(..8).ok_or_else(|| bad("file is shorter than its magic".into()))?;
+        if magic != MAGIC {
+            return Err(bad(format!(
+                "magic `{}` is not `RGUARD01`",
+                String::from_utf8_lossy(magic).escape_debug()
+            )));
+        }
+        let len_bytes: [u8; 4] = bytes
+            .get(8..12)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| bad("file ends inside the header length".into()))?;
+        let header_len = u32::from_le_bytes(len_bytes) as usize;
+        if header_len > MAX_HEADER_BYTES {
+            return Err(bad(format!(
+                "header length `{header_len}` exceeds {MAX_HEADER_BYTES} bytes"
+            )));
+        }
+        let header_bytes = bytes
+            .get(12..12 + header_len)
+            .ok_or_else(|| bad("file ends inside the header".into()))?;
+        let header: Header = serde_json::from_slice(header_bytes)
+            .map_err(|e| bad(format!("header is not valid: {e}")))?;
+        if header.format != FORMAT_NAME || header.version != 1 {
+            return Err(bad(format!(
+                "format `{}` version `{}` is not `{FORMAT_NAME}` version 1",
+                header.format, header.version
+            )));
+        }
+        if header.feature_version != FEATURE_VERSION {
+            return Err(bad(format!(
+                "feature version `{}` is not {FEATURE_VERSION}; retrain the model",
+                header.feature_version
+            )));
+        }
+        if !(MIN_HASH_BITS..=MAX_HASH_BITS).contains(&header.hash_bits) {
+            return Err(bad(format!(
+                "hash_bits `{}` is outside {MIN_HASH_BITS}..={MAX_HASH_BITS}",
+                header.hash_bits
+            )));
+        }
+        if header.window_bytes == 0
+            || header.stride_bytes == 0
+            || header.stride_bytes > header.window_bytes
+            || header.window_bytes > 1 << 20
+        {
+            return Err(bad(format!(
+                "window `{}` / stride `{}` must satisfy 0 < stride <= window <= 1 MiB",
+                header.window_bytes, header.stride_bytes
+            )));
+        }
+        let finite = header.bias.is_finite()
+            && header.scale.is_finite()
+            && header.scale > 0.0
+            && header
+                .thresholds
+                .iter()
+                .all(|t| t.fpr.is_finite() && t.logit.is_finite() && (0.0..=1.0).contains(&t.fpr));
+        if !finite || header.thresholds.is_empty() || header.thresholds.len() > 64 {
+            return Err(bad(
+                "bias, scale and 1..=64 thresholds must be finite numbers".into(),
+            ));
+        }
+        let n = 1usize << header.hash_bits;
+        let raw = bytes.get(12 + header_len..).unwrap_or_default();
+        if raw.len() != n {
+            return Err(bad(format!(
+                "weights are {} bytes; hash_bits {} needs exactly {n}",
+                raw.len(),
+                header.hash_bits
+            )));
+        }
+        let weights = raw.iter().map(|&b| i8::from_le_bytes([b])).collect();
+        Ok(Self {
+            hash_bits: header.hash_bits,
+            window_bytes: header.window_bytes,
+            stride_bytes: header.stride_bytes,
+            bias: header.bias,
+            scale: header.scale,
+            weights,
+            thresholds: header.thresholds,
+            default_fpr: header.default_fpr,
+            training: header.training,
+        })
+    }
+
+    /// Serialises the model in the documented file format.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            format: FORMAT_NAME.to_owned(),
+            version: 1,
+            feature_version: FEATURE_VERSION,
+            hash_bits: self.hash_bits,
+            window_bytes: self.window_bytes,
+            stride_bytes: self.stride_bytes,
+            bias: self.bias,
+            scale: self.scale,
+            thresholds: self.thresholds.clone(),
+            default_fpr: self.default_fpr,
+            training: self.training.clone(),
+        };
+        // Serialising a struct of numbers and strings cannot fail.
+        let json = serde_json::to_vec(&header).unwrap_or_default();
+        let mut out = Vec::with_capacity(12 + json.len() + self.weights.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend(self.weights.iter().map(|w| w.to_le_bytes()[0]));
+        out
+    }
+
+    /// SHA-256 (hex) of the serialised model: the value to pin.
+    pub fn sha256_hex(&self) -> String {
+        rampart_crypto::digest::sha256(&self.to_bytes()).to_hex()
+    }
+
+    /// Number of hash bits (the model has `2^bits` weights).
+    pub fn hash_bits(&self) -> u8 {
+        self.hash_bits
+    }
+
+    /// Window length and stride, in normalised bytes.
+    pub fn window(&self) -> (usize, usize) {
+        (self.window_bytes as usize, self.stride_bytes as usize)
+    }
+
+    /// The calibration table, sorted by false-positive rate.
+    pub fn thresholds(&self) -> &[Threshold] {
+        &self.thresholds
+    }
+
+    /// The false-positive rate whose threshold a guard uses unless told otherwise.
+    pub fn default_fpr(&self) -> f32 {
+        self.default_fpr
+    }
+
+    /// Provenance of the training run.
+    pub fn training(&self) -> &TrainingRecord {
+        &self.training
+    }
+
+    /// The logit threshold for `target_fpr`: the most sensitive calibrated threshold whose
+    /// false-positive rate does not exceed the target (the strictest overall if none does).
+    pub fn threshold_for(&self, target_fpr: f32) -> f32 {
+        let mut best: Option<Threshold> = None;
+        for t in &self.thresholds {
+            if t.fpr <= target_fpr && best.is_none_or(|b| t.fpr > b.fpr) {
+                best = Some(*t);
+            }
+        }
+        let fallback = self
+            .thresholds
+            .iter()
+            .copied()
+            .min_by(|a, b| a.fpr.total_cmp(&b.fpr));
+        best.or(fallback).map_or(0.0, |t| t.logit)
+    }
+
+    /// Window logit from a sum of quantised weights over `count` occurrences.
+    pub(crate) fn logit(&self, weight_sum: i64, count: u32) -> f32 {
+        if count == 0 {
+            return self.bias;
+        }
+        // Sums of at most a few million i8 values are exact in f64.
+        #[expect(clippy::cast_possible_truncation, reason = "logits are small")]
+        let dot = (weight_sum as f64 * f64::from(self.scale) / f64::from(count).sqrt()) as f32;
+        self.bias + dot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> GuardModel {
+        let weights: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 64.0).collect();
+        let mut m = GuardModel::quantize(8, 64, 32, -1.5, &weights, TrainingRecord::default());
+        m.thresholds = vec![
+            Threshold { fpr: 0.001, logit: 2.0 },
+            Threshold { fpr: 0.01, logit: 1.0 },
+            Threshold { fpr: 0.05, logit: 0.0 },
+        ];
+        m
+    }
+
+    #[test]
+    fn round_trip_and_pin() {
+        let m = tiny();
+        let bytes = m.to_bytes();
+        let back = GuardModel::from_bytes_unpinned(&bytes).unwrap();
+        assert_eq!(back, m);
+        let pin = m.sha256_hex();
+        assert_eq!(GuardModel::from_bytes_pinned(&bytes, &pin).unwrap(), m);
+        let mut tampered = bytes.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        let err = GuardModel::from_bytes_pinned(&tampered, &pin).unwrap_err();
+        assert!(matches!(err, GuardError::DigestMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn quantisation_keeps_weights_close() {
+        let m = tiny();
+        for (i, q) in m.weights.iter().enumerate() {
+            let w = (i as f32 - 128.0) / 64.0;
+            assert!((f32::from(*q) * m.scale - w).abs() <= m.scale / 2.0 + 1e-6);
+        }
+    }
+
+    #[test]
+    fn malformed_files_are_refused() {
+        let good = tiny().to_bytes();
+        assert!(GuardModel::from_bytes_unpinned(&good[..5]).is_err());
+        assert!(GuardModel::from_bytes_unpinned(&good[..good.len() - 1]).is_err());
+        let mut bad_magic = good.clone();
+        bad_magic[0] = b'X';
+        assert!(GuardModel::from_bytes_unpinned(&bad_magic).is_err());
+        let mut huge = good.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(GuardModel::from_bytes_unpinned(&huge).is_err());
+    }
+
+    #[test]
+    fn thresholds_pick_the_strictest_within_target() {
+        let m = tiny();
+        assert_eq!(m.threshold_for(0.01), 1.0);
+        assert_eq!(m.threshold_for(0.02), 1.0);
+        assert_eq!(m.threshold_for(0.0001), 2.0);
+        assert_eq!(m.threshold_for(0.5), 0.0);
+    }
+
+    #[test]
+    fn shipped_model_matches_its_pin() {
+        let actual = rampart_crypto::digest::sha256(DEFAULT_MODEL_BYTES).to_hex();
+        assert_eq!(actual, DEFAULT_MODEL_SHA256, "update DEFAULT_MODEL_SHA256 after retraining");
+        GuardModel::load_default().unwrap();
+    }
+}

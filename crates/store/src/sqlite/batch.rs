@@ -1,0 +1,355 @@
+//! The write path: one transaction per batch of ingested records.
+//!
+//! Throughput matters here (the run's ceiling is this loop), so each record is serialized
+//! into reused buffers, bound without copies, and inserted through statements prepared once
+//! per batch. Source and parser names are interned into small tables and cached in memory.
+
+use std::collections::HashMap;
+
+use rampart_core::{DeadLetter, Event, Ingested, IntelObject, Provenance, RunId};
+use rusqlite::{CachedStatement, Connection, OptionalExtension as _, Transaction, params};
+
+use super::codec::{
+    StoredFeatures, exact_nanos, format_code, json_text, nanos, position_to_sql, write_json,
+};
+use super::sql::SqlResult as _;
+use crate::{BatchOutcome, FieldProtector, StoreError};
+
+const INSERT_EVENT: &str = "INSERT INTO events (id, event_time, format, source, position_kind, \
+     position, parser, ingested_at, content_hash, run, ecs, attributes, features, ground_truth, raw) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     ON CONFLICT (id) DO NOTHING";
+
+const INSERT_INTEL: &str = "INSERT INTO intel_objects (stix_id, modified, stix_type, format, \
+     source, position_kind, position, parser, ingested_at, content_hash, run, object) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     ON CONFLICT DO NOTHING";
+
+const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (id, format, source, position_kind, \
+     position, parser, ingested_at, content_hash, reason, raw_len, raw) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+     ON CONFLICT (id) DO NOTHING";
+
+// The WHERE clause also keeps SQLite from reading `ON CONFLICT` as a join constraint.
+const LINK_DEAD_LETTER: &str = "INSERT INTO run_dead_letters (run, dead_letter) \
+     SELECT ?1, seq FROM dead_letters WHERE id = ?2 \
+     ON CONFLICT DO NOTHING";
+
+/// An interning table: `sources` or `parsers`.
+#[derive(Clone, Copy)]
+enum NameTable {
+    Sources,
+    Parsers,
+}
+
+/// Interned source and parser names.
+#[derive(Default)]
+pub(super) struct Names {
+    sources: HashMap<String, i64>,
+    parsers: HashMap<String, i64>,
+}
+
+impl Names {
+    fn map(&self, table: NameTable) -> &HashMap<String, i64> {
+        match table {
+            NameTable::Sources => &self.sources,
+            NameTable::Parsers => &self.parsers,
+        }
+    }
+
+    fn map_mut(&mut self, table: NameTable) -> &mut HashMap<String, i64> {
+        match table {
+            NameTable::Sources => &mut self.sources,
+            NameTable::Parsers => &mut self.parsers,
+        }
+    }
+
+    fn absorb(&mut self, other: Self) {
+        self.sources.extend(other.sources);
+        self.parsers.extend(other.parsers);
+    }
+}
+
+/// The single writing connection and what it caches.
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    /// Names known to be committed. Names interned by a batch join only after it commits,
+    /// so a rolled-back batch never leaves an id here that the database does not have.
+    names: Names,
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            names: Names::default(),
+        }
+    }
+
+    /// Writes one batch all or nothing.
+    pub(super) fn write_batch(
+        &mut self,
+        protector: &dyn FieldProtector,
+        run: RunId,
+        items: &[Ingested],
+    ) -> Result<BatchOutcome, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .sql("begin batch")?;
+        let mut staged = Names::default();
+        let outcome = write_items(&tx, &self.names, &mut staged, protector, run, items)?;
+        tx.commit().sql("commit batch")?;
+        self.names.absorb(staged);
+        Ok(outcome)
+    }
+}
+
+/// Writes `items` inside an open transaction. Split out so that tests can abandon the
+/// transaction half-way, as a crash would.
+pub(super) fn write_items(
+    tx: &Transaction<'_>,
+    committed: &Names,
+    staged: &mut Names,
+    protector: &dyn FieldProtector,
+    run: RunId,
+    items: &[Ingested],
+) -> Result<BatchOutcome, StoreError> {
+    let run_seq: i64 = tx
+        .prepare_cached("SELECT seq FROM runs WHERE id = ?1")
+        .sql("prepare run lookup")?
+        .query_row([run.as_bytes()], |row| row.get(0))
+        .optional()
+        .sql("look up run")?
+        .ok_or(StoreError::UnknownRun(run))?;
+    let mut batch = Batch {
+        tx,
+        committed,
+        staged,
+        protector,
+        run: run_seq,
+        insert_event: tx.prepare_cached(INSERT_EVENT).sql("prepare event insert")?,
+        ecs: Vec::with_capacity(1024),
+        attributes: Vec::with_capacity(1024),
+        features: Vec::new(),
+        ground_truth: Vec::new(),
+        object: Vec::new(),
+        outcome: BatchOutcome::default(),
+    };
+    for item in items {
+        match item {
+            Ingested::Event(event) => batch.event(event)?,
+            Ingested::Intel(object) => batch.intel(object)?,
+            Ingested::DeadLetter(dead_letter) => batch.dead_letter(dead_letter)?,
+        }
+    }
+    Ok(batch.outcome)
+}
+
+/// The state of one batch being written.
+struct Batch<'t, 'c> {
+    tx: &'t Transaction<'c>,
+    committed: &'t Names,
+    staged: &'t mut Names,
+    protector: &'t dyn FieldProtector,
+    run: i64,
+    insert_event: CachedStatement<'t>,
+    // Reused serialization buffers: one allocation per batch, not per event.
+    ecs: Vec<u8>,
+    attributes: Vec<u8>,
+    features: Vec<u8>,
+    ground_truth: Vec<u8>,
+    object: Vec<u8>,
+    outcome: BatchOutcome,
+}
+
+impl Batch<'_, '_> {
+    fn event(&mut self, original: &Event) -> Result<(), StoreError> {
+        let protected = self.protector.protect_event(original)?;
+        let event: &Event = &protected;
+        if event.id != original.id {
+            return Err(StoreError::Protection(format!(
+                "the field protector changed the id of event `{}`",
+                original.id
+            )));
+        }
+        let origin = self.origin(&event.provenance, "event ingest time")?;
+        write_json(&mut self.ecs, &event.ecs, "event ECS fields")?;
+        let attributes = if event.attributes.is_empty() {
+            None
+        } else {
+            write_json(&mut self.attributes, &event.attributes, "event attributes")?;
+            Some(json_text(&self.attributes))
+        };
+        let features = match &event.features {
+            Some(features) => {
+                write_json(
+                    &mut self.features,
+                    &StoredFeatures(features),
+                    "event features",
+                )?;
+                Some(json_text(&self.features))
+            }
+            None => None,
+        };
+        let ground_truth = match &event.ground_truth {
+            Some(truth) => {
+                write_json(&mut self.ground_truth, truth, "event ground truth")?;
+                Some(json_text(&self.ground_truth))
+            }
+            None => None,
+        };
+        let inserted = self
+            .insert_event
+            .execute(params![
+                event.id.as_bytes(),
+                event.ecs.timestamp.and_then(nanos),
+                origin.format,
+                origin.source,
+                origin.position_kind,
+                origin.position,
+                origin.parser,
+                origin.ingested_at,
+                &event.provenance.content_hash.0,
+                self.run,
+                json_text(&self.ecs),
+                attributes,
+                features,
+                ground_truth,
+                event.raw,
+            ])
+            .sql("insert event")?;
+        if inserted == 0 {
+            self.outcome.duplicates_skipped += 1;
+        } else {
+            self.outcome.events_stored += 1;
+        }
+        Ok(())
+    }
+
+    fn intel(&mut self, object: &IntelObject) -> Result<(), StoreError> {
+        let origin = self.origin(&object.provenance, "intel ingest time")?;
+        write_json(&mut self.object, &object.object, "intel object")?;
+        let inserted = self
+            .tx
+            .prepare_cached(INSERT_INTEL)
+            .sql("prepare intel insert")?
+            .execute(params![
+                object.stix_id,
+                object.modified,
+                object.stix_type,
+                origin.format,
+                origin.source,
+                origin.position_kind,
+                origin.position,
+                origin.parser,
+                origin.ingested_at,
+                &object.provenance.content_hash.0,
+                self.run,
+                json_text(&self.object),
+            ])
+            .sql("insert intel object")?;
+        if inserted == 0 {
+            self.outcome.duplicates_skipped += 1;
+        } else {
+            self.outcome.intel_objects_stored += 1;
+        }
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, original: &DeadLetter) -> Result<(), StoreError> {
+        let protected = self.protector.protect_dead_letter(original)?;
+        let dead_letter: &DeadLetter = &protected;
+        if dead_letter.id != original.id {
+            return Err(StoreError::Protection(format!(
+                "the field protector changed the id of dead letter `{}`",
+                original.id
+            )));
+        }
+        let origin = self.origin(&dead_letter.provenance, "dead letter ingest time")?;
+        self.tx
+            .prepare_cached(INSERT_DEAD_LETTER)
+            .sql("prepare dead letter insert")?
+            .execute(params![
+                dead_letter.id.as_bytes(),
+                origin.format,
+                origin.source,
+                origin.position_kind,
+                origin.position,
+                origin.parser,
+                origin.ingested_at,
+                &dead_letter.provenance.content_hash.0,
+                dead_letter.reason,
+                super::codec::u64_to_sql(dead_letter.raw_len),
+                dead_letter.raw,
+            ])
+            .sql("insert dead letter")?;
+        self.tx
+            .prepare_cached(LINK_DEAD_LETTER)
+            .sql("prepare dead letter link")?
+            .execute(params![self.run, dead_letter.id.as_bytes()])
+            .sql("link dead letter to run")?;
+        self.outcome.dead_letters += 1;
+        Ok(())
+    }
+
+    /// The provenance columns shared by events, intel objects and dead letters.
+    fn origin(
+        &mut self,
+        provenance: &Provenance,
+        what: &'static str,
+    ) -> Result<Origin, StoreError> {
+        let (position_kind, position) = position_to_sql(provenance.position);
+        Ok(Origin {
+            format: provenance.format.map(format_code),
+            source: self.name(NameTable::Sources, &provenance.source)?,
+            position_kind,
+            position,
+            parser: self.name(NameTable::Parsers, &provenance.parser)?,
+            ingested_at: exact_nanos(provenance.ingested_at, what)?,
+        })
+    }
+
+    /// The id of an interned name, interning it on first sight.
+    fn name(&mut self, table: NameTable, name: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.committed.map(table).get(name) {
+            return Ok(*id);
+        }
+        if let Some(id) = self.staged.map(table).get(name) {
+            return Ok(*id);
+        }
+        let (insert, select) = match table {
+            NameTable::Sources => (
+                "INSERT INTO sources (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+                "SELECT id FROM sources WHERE name = ?1",
+            ),
+            NameTable::Parsers => (
+                "INSERT INTO parsers (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+                "SELECT id FROM parsers WHERE name = ?1",
+            ),
+        };
+        self.tx
+            .prepare_cached(insert)
+            .sql("prepare name insert")?
+            .execute([name])
+            .sql("intern name")?;
+        let id: i64 = self
+            .tx
+            .prepare_cached(select)
+            .sql("prepare name lookup")?
+            .query_row([name], |row| row.get(0))
+            .sql("look up name")?;
+        self.staged.map_mut(table).insert(name.to_owned(), id);
+        Ok(id)
+    }
+}
+
+/// Encoded provenance columns, minus the content hash (bound straight from the record).
+struct Origin {
+    format: Option<i64>,
+    source: i64,
+    position_kind: i64,
+    position: i64,
+    parser: i64,
+    ingested_at: i64,
+}
