@@ -68,7 +68,7 @@ fi
 OMS="${RAMPART_OMS:-$CARGO_TARGET_DIR/release/examples/oms}"
 
 "$VENV/bin/python" - "$OMS" "$VENV/bin/model_signing" "$MODEL" "$WORK" "$RUNS" "$ROOT/bench/results/model_signing.json" <<'PY'
-import datetime, json, os, pathlib, platform, statistics, subprocess, sys, time
+import datetime, json, os, pathlib, platform, resource, statistics, subprocess, sys, time
 oms, ms, model, work, runs, result = sys.argv[1:7]
 runs = int(runs)
 work = pathlib.Path(work)
@@ -82,12 +82,20 @@ commands = {
     ("model_signing", "verify"): [ms, "verify", "key", model, "--signature", py_sig, "--public_key", pub],
 }
 
-def run(cmd):
+cpu = {}
+
+def run(cmd, key=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    if key is not None:
+        # CPU time (user + system) is far less sensitive than wall time to other load on the machine.
+        cpu.setdefault(key, []).append(
+            (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     return elapsed
 
 # Warm the page cache and check that each signature verifies with the other tool.
@@ -102,7 +110,7 @@ run([oms, "verify", model, pub, py_sig])
 times = {k: [] for k in commands}
 for _ in range(runs):
     for k, cmd in commands.items():   # interleaved, so background load hits both tools alike
-        times[k].append(run(cmd))
+        times[k].append(run(cmd, k))
 
 files = [p for p in pathlib.Path(model).rglob("*") if p.is_file()]
 med = {k: statistics.median(v) for k, v in times.items()}
@@ -124,6 +132,8 @@ out = {
                       "verify_s_median": round(med[("model_signing", "verify")], 3),
                       "sign_s": [round(t, 3) for t in times[("model_signing", "sign")]],
                       "verify_s": [round(t, 3) for t in times[("model_signing", "verify")]]},
+    "cpu_s_median": {f"{tool}_{op}": round(statistics.median(v), 3) for (tool, op), v in cpu.items()},
+    "load_average_1m": round(os.getloadavg()[0], 2),
     "speedup_sign": round(med[("model_signing", "sign")] / med[("rampart", "sign")], 2),
     "speedup_verify": round(med[("model_signing", "verify")] / med[("rampart", "verify")], 2),
     "command": "bash bench/trust/model_signing.sh",

@@ -16,10 +16,8 @@ fuzz_target!(|data: &[u8]| {
     match selector % 5 {
         0 => {
             if let Ok(bundle) = Bundle::parse(rest) {
-                if let Ok(envelope) = bundle.envelope() {
-                    if let Ok(payload) = envelope.payload_bytes() {
-                        let _ = parse_oms_statement(&payload);
-                    }
+                if let Ok(payload) = bundle.envelope().and_then(|e| e.payload_bytes()) {
+                    let _ = parse_oms_statement(&payload);
                 }
                 let _ = bundle.to_json();
             }
@@ -28,19 +26,18 @@ fuzz_target!(|data: &[u8]| {
             let _ = parse_oms_statement(rest);
         }
         2 => {
-            if let Ok(envelope) = parse_provenance_envelope(rest) {
-                if let Ok(payload) = envelope.payload_bytes() {
-                    let _ = parse_provenance_statement(&payload);
-                }
+            if let Ok(payload) = parse_provenance_envelope(rest).and_then(|e| e.payload_bytes()) {
+                let _ = parse_provenance_statement(&payload);
             }
             let _ = parse_provenance_statement(rest);
         }
         3 => {
-            if let Ok(text) = std::str::from_utf8(rest) {
-                if let Ok(policy) = TrustPolicy::from_toml(text) {
-                    let _ = policy.to_toml();
-                    let _ = policy.keys_for_model("scorer-v1").count();
-                }
+            if let Ok(policy) = std::str::from_utf8(rest)
+                .map_err(|_| ())
+                .and_then(|text| TrustPolicy::from_toml(text).map_err(|_| ()))
+            {
+                let _ = policy.to_toml();
+                let _ = policy.keys_for_model("scorer-v1").count();
             }
         }
         _ => {

@@ -24,7 +24,7 @@ impl FeatureBins {
         let mut distinct = sorted.clone();
         distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
         let mut edges: Vec<f64> = if distinct.len() <= max_bins {
-            distinct.windows(2).map(|w| midpoint(&w[..])).collect()
+            distinct.windows(2).map(midpoint).collect()
         } else {
             let n = sorted.len();
             (1..max_bins)

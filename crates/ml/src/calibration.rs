@@ -144,36 +144,37 @@ fn class_counts(y: &[bool]) -> Result<(f64, f64)> {
 /// Platt's method with his smoothed targets, solved by damped Newton steps.
 fn platt(scores: &[f64], y: &[bool]) -> Result<(f64, f64)> {
     let (neg, pos) = class_counts(y)?;
-    let max_abs = scores.iter().fold(0.0_f64, |m, s| m.max(s.abs()));
+    let max_abs = scores.iter().fold(0.0_f64, |acc, s| acc.max(s.abs()));
     // Large scores are scaled down for conditioning, as scikit-learn does.
     let scale = if max_abs >= 30.0 { max_abs } else { 1.0 };
-    let f: Vec<f64> = scores.iter().map(|s| s / scale).collect();
+    let feats: Vec<f64> = scores.iter().map(|s| s / scale).collect();
     let hi = (pos + 1.0) / (pos + 2.0);
     let lo = 1.0 / (neg + 2.0);
-    let t: Vec<f64> = y.iter().map(|&v| if v { hi } else { lo }).collect();
-    let loss = |a: f64, b: f64| -> f64 {
-        f.iter()
-            .zip(&t)
+    let targets: Vec<f64> = y.iter().map(|&v| if v { hi } else { lo }).collect();
+    let loss = |slope: f64, intercept: f64| -> f64 {
+        feats
+            .iter()
+            .zip(&targets)
             .map(|(&fi, &ti)| {
-                // -[t log p + (1-t) log(1-p)] with p = sigmoid(m), m = -(a f + b)
-                let m = -(a * fi + b);
-                softplus(m) - ti * m
+                // -[t log p + (1-t) log(1-p)] with p = sigmoid(m), m = -(slope f + intercept)
+                let margin = -(slope * fi + intercept);
+                softplus(margin) - ti * margin
             })
             .sum()
     };
-    let (mut a, mut b) = (0.0, ((neg + 1.0) / (pos + 1.0)).ln());
-    let mut current = loss(a, b);
+    let (mut slope, mut intercept) = (0.0, ((neg + 1.0) / (pos + 1.0)).ln());
+    let mut current = loss(slope, intercept);
     for _ in 0..200 {
         let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (&fi, &ti) in f.iter().zip(&t) {
-            let p = crate::gbdt::sigmoid(-(a * fi + b));
-            let d = ti - p;
-            ga += d * fi;
-            gb += d;
-            let w = p * (1.0 - p);
-            haa += w * fi * fi;
-            hab += w * fi;
-            hbb += w;
+        for (&fi, &ti) in feats.iter().zip(&targets) {
+            let prob = crate::gbdt::sigmoid(-(slope * fi + intercept));
+            let diff = ti - prob;
+            ga += diff * fi;
+            gb += diff;
+            let weight = prob * (1.0 - prob);
+            haa += weight * fi * fi;
+            hab += weight * fi;
+            hbb += weight;
         }
         if ga.abs().max(gb.abs()) < 1e-12 * (1.0 + current.abs()) {
             break;
@@ -191,10 +192,10 @@ fn platt(scores: &[f64], y: &[bool]) -> Result<(f64, f64)> {
         let mut step = 1.0;
         let mut improved = false;
         while step > 1e-10 {
-            let candidate = loss(a + step * da, b + step * db);
+            let candidate = loss(slope + step * da, intercept + step * db);
             if candidate <= current {
-                a += step * da;
-                b += step * db;
+                slope += step * da;
+                intercept += step * db;
                 improved = candidate < current;
                 current = candidate;
                 break;
@@ -205,7 +206,7 @@ fn platt(scores: &[f64], y: &[bool]) -> Result<(f64, f64)> {
             break;
         }
     }
-    Ok((a / scale, b))
+    Ok((slope / scale, intercept))
 }
 
 fn softplus(m: f64) -> f64 {

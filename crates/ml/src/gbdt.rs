@@ -360,6 +360,13 @@ fn grow(binned: &BinnedMatrix, gh: &[(f64, f64)], params: &GbdtParams, margin: &
             });
         }
     }
+    finish_leaves(&mut tree, open, params, margin);
+    tree.fill_internal_values();
+    tree
+}
+
+/// Sets every remaining open node's leaf value and adds it to its rows' margins.
+fn finish_leaves(tree: &mut Tree, open: Vec<Open>, params: &GbdtParams, margin: &mut [f64]) {
     for o in open {
         let value = -o.sum.g / (o.sum.h + params.l2) * params.learning_rate;
         if let Some(v) = tree.values.get_mut(o.node) {
@@ -371,8 +378,6 @@ fn grow(binned: &BinnedMatrix, gh: &[(f64, f64)], params: &GbdtParams, margin: &
             }
         }
     }
-    tree.fill_internal_values();
-    tree
 }
 
 /// Per-feature, per-bin gradient sums over `rows`.
@@ -568,7 +573,7 @@ mod tests {
         let (x, y) = xor_data(100, 4);
         let p = GbdtParams::default();
         assert!(matches!(
-            Gbdt::fit(&x, &vec![true; 100], &p),
+            Gbdt::fit(&x, &[true; 100], &p),
             Err(MlError::SingleClass { class: 1 })
         ));
         let empty = Matrix::new(vec![], 0, 3).unwrap();

@@ -54,50 +54,50 @@ impl LogisticRegression {
                 reason: "must be >= 0",
             });
         }
-        let d = x.cols();
-        let n = x.rows() as f64;
+        let dims = x.cols();
+        let rows = x.rows() as f64;
         // theta = [w_0 .. w_{d-1}, b]
         let objective = |theta: &[f64], grad: &mut [f64]| -> f64 {
-            grad.iter_mut().for_each(|g| *g = 0.0);
-            let (w, b) = theta.split_at(d);
-            let b = b.first().copied().unwrap_or(0.0);
+            grad.fill(0.0);
+            let (weights, bias) = theta.split_at(dims);
+            let bias = bias.first().copied().unwrap_or(0.0);
             let mut loss = 0.0;
             for (row, &label) in x.iter_rows().zip(y) {
-                let m = b + row.iter().zip(w).map(|(a, c)| a * c).sum::<f64>();
-                let t = if label { 1.0 } else { 0.0 };
-                loss += if m > 0.0 {
-                    m + (-m).exp().ln_1p()
+                let margin = bias + row.iter().zip(weights).map(|(a, c)| a * c).sum::<f64>();
+                let target = if label { 1.0 } else { 0.0 };
+                loss += if margin > 0.0 {
+                    margin + (-margin).exp().ln_1p()
                 } else {
-                    m.exp().ln_1p()
-                } - t * m;
-                let r = (sigmoid(m) - t) / n;
+                    margin.exp().ln_1p()
+                } - target * margin;
+                let residual = (sigmoid(margin) - target) / rows;
                 for (g, &v) in grad.iter_mut().zip(row) {
-                    *g += r * v;
+                    *g += residual * v;
                 }
-                if let Some(gb) = grad.get_mut(d) {
-                    *gb += r;
+                if let Some(gb) = grad.get_mut(dims) {
+                    *gb += residual;
                 }
             }
             let mut reg = 0.0;
-            for (g, &wj) in grad.iter_mut().zip(w) {
+            for (g, &wj) in grad.iter_mut().zip(weights) {
                 *g += l2 * wj;
                 reg += wj * wj;
             }
-            loss / n + 0.5 * l2 * reg
+            loss / rows + 0.5 * l2 * reg
         };
-        let theta = lbfgs(objective, vec![0.0; d + 1], max_iter);
-        let (w, b) = theta.split_at(d);
-        let means = (0..d)
+        let theta = lbfgs(objective, vec![0.0; dims + 1], max_iter);
+        let (weights, bias) = theta.split_at(dims);
+        let means = (0..dims)
             .map(|j| {
                 x.iter_rows()
                     .map(|r| r.get(j).copied().unwrap_or(0.0))
                     .sum::<f64>()
-                    / n
+                    / rows
             })
             .collect();
         Ok(Self {
-            weights: w.to_vec(),
-            intercept: b.first().copied().unwrap_or(0.0),
+            weights: weights.to_vec(),
+            intercept: bias.first().copied().unwrap_or(0.0),
             means,
         })
     }
@@ -129,73 +129,85 @@ impl LogisticRegression {
 }
 
 /// Limited-memory BFGS (two-loop recursion, memory 10) with backtracking Armijo steps.
-fn lbfgs<F: Fn(&[f64], &mut [f64]) -> f64>(f: F, mut x: Vec<f64>, max_iter: usize) -> Vec<f64> {
-    let dim = x.len();
-    let mut g = vec![0.0; dim];
-    let mut fx = f(&x, &mut g);
+fn lbfgs<F: Fn(&[f64], &mut [f64]) -> f64>(
+    objective: F,
+    mut point: Vec<f64>,
+    max_iter: usize,
+) -> Vec<f64> {
+    let dim = point.len();
+    let mut grad = vec![0.0; dim];
+    let mut value = objective(&point, &mut grad);
     let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> =
         std::collections::VecDeque::new();
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
     for _ in 0..max_iter {
-        if g.iter().fold(0.0_f64, |m, v| m.max(v.abs())) < 1e-10 {
+        if grad.iter().fold(0.0_f64, |m, v| m.max(v.abs())) < 1e-10 {
             break;
         }
-        // Two-loop recursion: direction = -H g.
-        let mut q = g.clone();
+        // Two-loop recursion: direction = -H grad.
+        let mut dir = grad.clone();
         let mut alphas = Vec::with_capacity(history.len());
-        for (s, yv, rho) in history.iter().rev() {
-            let a = rho * dot(s, &q);
-            q.iter_mut().zip(yv).for_each(|(qi, yi)| *qi -= a * yi);
-            alphas.push(a);
+        for (step_s, step_y, rho) in history.iter().rev() {
+            let alpha = rho * dot(step_s, &dir);
+            for (d, yi) in dir.iter_mut().zip(step_y) {
+                *d -= alpha * yi;
+            }
+            alphas.push(alpha);
         }
-        let gamma = history.back().map_or(1.0, |(s, yv, _)| {
-            dot(s, yv) / dot(yv, yv).max(f64::MIN_POSITIVE)
+        let gamma = history.back().map_or(1.0, |(step_s, step_y, _)| {
+            dot(step_s, step_y) / dot(step_y, step_y).max(f64::MIN_POSITIVE)
         });
-        q.iter_mut().for_each(|v| *v *= gamma);
-        for ((s, yv, rho), a) in history.iter().zip(alphas.iter().rev()) {
-            let b = rho * dot(yv, &q);
-            q.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - b) * si);
+        for d in &mut dir {
+            *d *= gamma;
         }
-        let mut dir: Vec<f64> = q.iter().map(|v| -v).collect();
-        let mut slope = dot(&g, &dir);
+        for ((step_s, step_y, rho), alpha) in history.iter().zip(alphas.iter().rev()) {
+            let beta = rho * dot(step_y, &dir);
+            for (d, si) in dir.iter_mut().zip(step_s) {
+                *d += (alpha - beta) * si;
+            }
+        }
+        for d in &mut dir {
+            *d = -*d;
+        }
+        let mut slope = dot(&grad, &dir);
         if slope >= 0.0 {
-            dir = g.iter().map(|v| -v).collect();
-            slope = dot(&g, &dir);
+            dir = grad.iter().map(|v| -v).collect();
+            slope = dot(&grad, &dir);
             history.clear();
         }
         let mut step = 1.0;
-        let mut g_new = vec![0.0; dim];
+        let mut grad_new = vec![0.0; dim];
         let mut accepted = None;
         while step > 1e-20 {
-            let x_new: Vec<f64> = x.iter().zip(&dir).map(|(a, d)| a + step * d).collect();
-            let f_new = f(&x_new, &mut g_new);
-            if f_new <= fx + 1e-4 * step * slope {
-                accepted = Some((x_new, f_new));
+            let candidate: Vec<f64> = point.iter().zip(&dir).map(|(p, d)| p + step * d).collect();
+            let candidate_value = objective(&candidate, &mut grad_new);
+            if candidate_value <= value + 1e-4 * step * slope {
+                accepted = Some((candidate, candidate_value));
                 break;
             }
             step /= 2.0;
         }
-        let Some((x_new, f_new)) = accepted else {
+        let Some((next, next_value)) = accepted else {
             break;
         };
-        let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
-        let yv: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
-        let sy = dot(&s, &yv);
+        let step_s: Vec<f64> = next.iter().zip(&point).map(|(p, q)| p - q).collect();
+        let step_y: Vec<f64> = grad_new.iter().zip(&grad).map(|(p, q)| p - q).collect();
+        let sy = dot(&step_s, &step_y);
         if sy > 1e-16 {
-            history.push_back((s, yv, 1.0 / sy));
+            history.push_back((step_s, step_y, 1.0 / sy));
             if history.len() > 10 {
                 history.pop_front();
             }
         }
-        let improvement = fx - f_new;
-        x = x_new;
-        g = g_new;
-        fx = f_new;
-        if improvement.abs() < 1e-15 * fx.abs().max(1.0) {
+        let improvement = value - next_value;
+        point = next;
+        grad = grad_new;
+        value = next_value;
+        if improvement.abs() < 1e-15 * value.abs().max(1.0) {
             break;
         }
     }
-    x
+    point
 }
 
 #[cfg(test)]

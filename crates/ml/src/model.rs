@@ -419,3 +419,98 @@ pub fn stratified_folds(labels: &[bool], k: usize, seed: u64) -> Vec<usize> {
     }
     fold
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::SchemaOptions;
+
+    fn table(rows: usize) -> (Table, Vec<bool>) {
+        let cells: Vec<Vec<String>> = (0..rows)
+            .map(|i| vec![(i % 37).to_string(), ["a", "b", "c"][i % 3].to_string()])
+            .collect();
+        let labels = (0..rows).map(|i| i % 37 > 30).collect();
+        (
+            Table::from_text(&["n", "cat"], &cells, &[]).unwrap(),
+            labels,
+        )
+    }
+
+    #[test]
+    fn degenerate_training_sets_give_clear_errors() {
+        let (t, labels) = table(200);
+        let schema = FeatureSchema::fit(&t, &SchemaOptions::default()).unwrap();
+        let one_class = vec![false; 200];
+        let err = Model::train_scorer(
+            "m",
+            &t,
+            &one_class,
+            schema.clone(),
+            &ScorerParams::default(),
+            "",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("only class `0`"), "{err}");
+        let empty = t.select_rows(&[]);
+        assert!(matches!(
+            FeatureSchema::fit(&empty, &SchemaOptions::default()),
+            Err(MlError::EmptyTrainingSet { .. })
+        ));
+        assert!(matches!(
+            Model::train_anomaly("m", &empty, schema.clone(), &AnomalyParams::default(), ""),
+            Err(MlError::EmptyTrainingSet { .. })
+        ));
+        let constant: Vec<Vec<&str>> = vec![vec!["1", "a"]; 50];
+        let ct = Table::from_text(&["n", "cat"], &constant, &[]).unwrap();
+        let cs = FeatureSchema::fit(&ct, &SchemaOptions::default()).unwrap();
+        let err = Model::train_anomaly("m", &ct, cs, &AnomalyParams::default(), "").unwrap_err();
+        assert!(err.to_string().contains("constant"), "{err}");
+        assert!(
+            Model::train_scorer("m", &t, &labels[..10], schema, &ScorerParams::default(), "")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn scorer_trains_calibrates_and_evaluates() {
+        let (t, labels) = table(600);
+        let schema = FeatureSchema::fit(&t, &SchemaOptions::default()).unwrap();
+        let params = ScorerParams {
+            gbdt: GbdtParams {
+                n_trees: 10,
+                min_samples_leaf: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let m = Model::train_scorer("m", &t, &labels, schema, &params, "sha256:x").unwrap();
+        let e = m.evaluate(&t, &labels).unwrap();
+        assert!(e.roc_auc > 0.99);
+        assert!(e.expected_calibration_error.is_some());
+        let s = m
+            .score_row(&[Value::Number(35.0), Value::Text("a")], true)
+            .unwrap();
+        assert!(s.flagged);
+        assert!(s.explanation.unwrap().additivity_error() < 1e-9);
+    }
+
+    #[test]
+    fn splits_are_stratified_and_seeded() {
+        let labels: Vec<bool> = (0..100).map(|i| i % 4 == 0).collect();
+        let (fit, out) = stratified_split(&labels, 0.2, 3);
+        assert_eq!(fit.len() + out.len(), 100);
+        assert_eq!(out.iter().filter(|&&i| labels[i]).count(), 5);
+        assert_eq!(stratified_split(&labels, 0.2, 3), (fit, out));
+        let folds = stratified_folds(&labels, 5, 1);
+        for k in 0..5 {
+            assert_eq!(
+                folds
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(f, l)| **f == k && **l)
+                    .count(),
+                5
+            );
+        }
+    }
+}

@@ -105,6 +105,13 @@ pub enum ModelBody {
     },
 }
 
+/// The fields read before the body, so a newer version fails with a version error.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u32>,
+}
+
 /// A whole model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,11 +157,6 @@ impl ModelFile {
             });
         }
         // Peek at the header first so a future version gets a version error, not a parse error.
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            version: Option<u32>,
-        }
         let header: Header = serde_json::from_slice(bytes).map_err(|e| MlError::ModelFormat {
             detail: e.to_string(),
         })?;
@@ -190,45 +192,7 @@ impl ModelFile {
     /// Checks every invariant the runtime relies on.
     pub fn validate(&self, limits: &ModelLimits) -> Result<()> {
         let bad = |reason: String| Err(MlError::InvalidModel { reason });
-        if self.schema.columns.len() > MAX_ITEMS {
-            return Err(MlError::LimitExceeded {
-                what: "schema columns",
-                got: self.schema.columns.len(),
-                limit: MAX_ITEMS,
-            });
-        }
-        for c in &self.schema.columns {
-            match &c.kind {
-                ColumnKind::Categorical { categories, .. } if categories.len() > MAX_ITEMS => {
-                    return Err(MlError::LimitExceeded {
-                        what: "categories in a column",
-                        got: categories.len(),
-                        limit: MAX_ITEMS,
-                    });
-                }
-                ColumnKind::Numeric {
-                    seen_min,
-                    seen_max,
-                    impute,
-                    clip,
-                    ..
-                } => {
-                    let clip_ok =
-                        clip.is_none_or(|[lo, hi]| lo.is_finite() && hi.is_finite() && lo <= hi);
-                    if !(seen_min.is_finite()
-                        && seen_max.is_finite()
-                        && impute.is_finite()
-                        && clip_ok)
-                    {
-                        return bad(format!(
-                            "numeric column `{}` has non-finite parameters",
-                            c.name
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
+        validate_schema(&self.schema)?;
         let n_features = self.schema.n_features();
         if n_features > limits.max_features {
             return Err(MlError::LimitExceeded {
@@ -298,6 +262,46 @@ impl ModelFile {
         }
         Ok(())
     }
+}
+
+/// Checks a loaded schema's sizes and numbers.
+fn validate_schema(schema: &FeatureSchema) -> Result<()> {
+    if schema.columns.len() > MAX_ITEMS {
+        return Err(MlError::LimitExceeded {
+            what: "schema columns",
+            got: schema.columns.len(),
+            limit: MAX_ITEMS,
+        });
+    }
+    for c in &schema.columns {
+        match &c.kind {
+            ColumnKind::Categorical { categories, .. } if categories.len() > MAX_ITEMS => {
+                return Err(MlError::LimitExceeded {
+                    what: "categories in a column",
+                    got: categories.len(),
+                    limit: MAX_ITEMS,
+                });
+            }
+            ColumnKind::Numeric {
+                seen_min,
+                seen_max,
+                impute,
+                clip,
+                ..
+            } => {
+                let clip_ok =
+                    clip.is_none_or(|[lo, hi]| lo.is_finite() && hi.is_finite() && lo <= hi);
+                if !(seen_min.is_finite() && seen_max.is_finite() && impute.is_finite() && clip_ok)
+                {
+                    return Err(MlError::InvalidModel {
+                        reason: format!("numeric column `{}` has non-finite parameters", c.name),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Deserialises a sequence, failing as soon as it holds more than `max` items;

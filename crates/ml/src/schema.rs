@@ -76,8 +76,10 @@ pub enum ColumnKind {
 }
 
 /// One input column of the contract.
+///
+/// Unknown fields are rejected by [`ColumnKind`], which receives every field
+/// but `name` and `missing` (serde cannot deny unknown fields through `flatten`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// Column name in the input.
     pub name: String,
@@ -399,7 +401,6 @@ fn encode_cell(
     out: &mut Vec<f64>,
     issues: &mut Vec<ContractIssue>,
 ) {
-    let reject = spec.missing == MissingPolicy::Reject;
     match &spec.kind {
         ColumnKind::Numeric {
             transform,
@@ -408,60 +409,11 @@ fn encode_cell(
             seen_max,
             impute,
         } => {
-            let raw = match value {
-                Value::Number(x) => Some(x),
-                Value::Text(s) => s.trim().parse::<f64>().ok().or_else(|| {
-                    issues.push(issue(
-                        spec,
-                        IssueKind::WrongType {
-                            expected: "number".into(),
-                            got: describe(value),
-                        },
-                        true,
-                    ));
-                    None
-                }),
-                Value::Bool(_) => {
-                    issues.push(issue(
-                        spec,
-                        IssueKind::WrongType {
-                            expected: "number".into(),
-                            got: describe(value),
-                        },
-                        true,
-                    ));
-                    None
-                }
-                Value::Missing => {
-                    issues.push(issue(spec, IssueKind::Missing, reject));
-                    None
-                }
-            };
-            let x = match raw {
-                Some(x) if !x.is_finite() => {
-                    issues.push(issue(spec, IssueKind::NotFinite, reject));
-                    *impute
-                }
-                Some(x) => {
-                    if x < *seen_min || x > *seen_max {
-                        issues.push(issue(
-                            spec,
-                            IssueKind::OutOfRange {
-                                value: x,
-                                min: *seen_min,
-                                max: *seen_max,
-                            },
-                            false,
-                        ));
-                    }
-                    x
-                }
-                None => *impute,
-            };
+            let x = numeric_value(spec, value, [*seen_min, *seen_max], *impute, issues);
             let x = clip.map_or(x, |[lo, hi]| x.clamp(lo.min(hi), hi.max(lo)));
             out.push(match transform {
                 NumericTransform::Identity => x,
-                // A negative value below -1 has no log1p; the range check above already flagged it.
+                // A value below 0 has no meaningful log1p here; the range check already flagged it.
                 NumericTransform::Log1p => x.max(0.0).ln_1p(),
             });
         }
@@ -470,34 +422,7 @@ fn encode_cell(
             categories,
             other_bucket,
         } => {
-            let index = match value {
-                Value::Text(s) => categories.iter().position(|c| c == s).or_else(|| {
-                    issues.push(issue(
-                        spec,
-                        IssueKind::UnseenCategory {
-                            value: s.to_owned(),
-                        },
-                        !other_bucket,
-                    ));
-                    None
-                }),
-                Value::Missing => {
-                    issues.push(issue(spec, IssueKind::Missing, reject));
-                    None
-                }
-                Value::Number(_) | Value::Bool(_) => {
-                    issues.push(issue(
-                        spec,
-                        IssueKind::WrongType {
-                            expected: "category".into(),
-                            got: describe(value),
-                        },
-                        true,
-                    ));
-                    None
-                }
-            };
-            let slot = index.unwrap_or(categories.len());
+            let slot = category_slot(spec, value, categories, *other_bucket, issues);
             match encoding {
                 CategoricalEncoding::OneHot => {
                     out.extend((0..=categories.len()).map(|k| if k == slot { 1.0 } else { 0.0 }));
@@ -506,29 +431,114 @@ fn encode_cell(
             }
         }
         ColumnKind::Boolean => {
+            let reject = spec.missing == MissingPolicy::Reject;
             let b = match value {
                 Value::Bool(b) => Some(b),
-                Value::Number(x) if x == 0.0 || x == 1.0 => Some(x == 1.0),
+                Value::Number(x) if x.abs().total_cmp(&0.0).is_eq() => Some(false),
+                Value::Number(x) if x.total_cmp(&1.0).is_eq() => Some(true),
                 Value::Text(s) if parse_bool(s).is_some() => parse_bool(s),
                 Value::Missing => {
                     issues.push(issue(spec, IssueKind::Missing, reject));
                     None
                 }
                 _ => {
-                    issues.push(issue(
-                        spec,
-                        IssueKind::WrongType {
-                            expected: "boolean".into(),
-                            got: describe(value),
-                        },
-                        true,
-                    ));
+                    issues.push(wrong_type(spec, "boolean", value));
                     None
                 }
             };
             out.push(if b.unwrap_or(false) { 1.0 } else { 0.0 });
         }
     }
+}
+
+fn wrong_type(spec: &ColumnSpec, expected: &str, value: Value<'_>) -> ContractIssue {
+    issue(
+        spec,
+        IssueKind::WrongType {
+            expected: expected.into(),
+            got: describe(value),
+        },
+        true,
+    )
+}
+
+/// The raw number of a numeric cell (imputed when missing or not finite), with its issues.
+fn numeric_value(
+    spec: &ColumnSpec,
+    value: Value<'_>,
+    [seen_min, seen_max]: [f64; 2],
+    impute: f64,
+    issues: &mut Vec<ContractIssue>,
+) -> f64 {
+    let reject = spec.missing == MissingPolicy::Reject;
+    let raw = match value {
+        Value::Number(x) => Some(x),
+        Value::Text(s) => s.trim().parse::<f64>().ok().or_else(|| {
+            issues.push(wrong_type(spec, "number", value));
+            None
+        }),
+        Value::Bool(_) => {
+            issues.push(wrong_type(spec, "number", value));
+            None
+        }
+        Value::Missing => {
+            issues.push(issue(spec, IssueKind::Missing, reject));
+            None
+        }
+    };
+    match raw {
+        Some(x) if !x.is_finite() => {
+            issues.push(issue(spec, IssueKind::NotFinite, reject));
+            impute
+        }
+        Some(x) => {
+            if x < seen_min || x > seen_max {
+                issues.push(issue(
+                    spec,
+                    IssueKind::OutOfRange {
+                        value: x,
+                        min: seen_min,
+                        max: seen_max,
+                    },
+                    false,
+                ));
+            }
+            x
+        }
+        None => impute,
+    }
+}
+
+/// The index of a categorical cell's category ("other" = `categories.len()`), with its issues.
+fn category_slot(
+    spec: &ColumnSpec,
+    value: Value<'_>,
+    categories: &[String],
+    other_bucket: bool,
+    issues: &mut Vec<ContractIssue>,
+) -> usize {
+    let reject = spec.missing == MissingPolicy::Reject;
+    let index = match value {
+        Value::Text(s) => categories.iter().position(|c| c == s).or_else(|| {
+            issues.push(issue(
+                spec,
+                IssueKind::UnseenCategory {
+                    value: s.to_owned(),
+                },
+                !other_bucket,
+            ));
+            None
+        }),
+        Value::Missing => {
+            issues.push(issue(spec, IssueKind::Missing, reject));
+            None
+        }
+        Value::Number(_) | Value::Bool(_) => {
+            issues.push(wrong_type(spec, "category", value));
+            None
+        }
+    };
+    index.unwrap_or(categories.len())
 }
 
 #[cfg(test)]

@@ -142,10 +142,6 @@ impl Table {
                 ),
             });
         }
-        fn cell<'a, R: AsRef<[S]>, S: AsRef<str> + 'a>(r: &'a R, j: usize) -> Option<&'a str> {
-            let s = r.as_ref().get(j)?.as_ref().trim();
-            (!MISSING_MARKERS.contains(&s)).then_some(s)
-        }
         let mut columns = Vec::with_capacity(width);
         for (j, name) in header.iter().enumerate() {
             let present = || rows.iter().filter_map(|r| cell(r, j));
@@ -240,6 +236,12 @@ impl Table {
             })
             .collect())
     }
+}
+
+/// The trimmed text of cell `j`, or `None` when it is missing.
+fn cell<'a, R: AsRef<[S]>, S: AsRef<str> + 'a>(r: &'a R, j: usize) -> Option<&'a str> {
+    let s = r.as_ref().get(j)?.as_ref().trim();
+    (!MISSING_MARKERS.contains(&s)).then_some(s)
 }
 
 /// Reads `true`/`false`/`T`/`F` (any case).

@@ -276,59 +276,87 @@ impl Tree {
     }
 }
 
-/// A packed node for fast prediction: leaves carry their value in `threshold`.
+/// A node packed for prediction: 16 bytes, children adjacent (`left`, `left + 1`).
+///
+/// A leaf points to itself with an infinite threshold, so a walk may take more
+/// steps than the leaf's depth and stay put: every tree is walked for a fixed
+/// number of steps with no branch on "is this a leaf", several trees at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PackedNode {
     threshold: f64,
     feature: u32,
-    left: u32,
-    right: u32,
-    missing_left: bool,
+    /// `left << 1 | missing_goes_right`.
+    next: u32,
 }
 
-const PACKED_LEAF: u32 = u32::MAX;
+/// Trees walked in lockstep by one row; independent walks hide memory latency.
+const LANES: usize = 8;
 
-/// Many validated trees packed into one node array for cache-friendly prediction.
+/// Many validated trees packed into one node array for fast prediction.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PackedForest {
     nodes: Vec<PackedNode>,
+    /// Leaf value of every packed node (0 for internal nodes).
+    values: Vec<f64>,
     roots: Vec<u32>,
+    /// Depth of each tree: the number of steps its walk needs.
+    depths: Vec<u32>,
 }
 
 impl PackedForest {
-    /// Packs validated trees; fails if any index would not fit in 32 bits.
+    /// Packs validated trees; fails if any index would not fit in 31 bits.
     pub fn new(trees: &[Tree]) -> Result<Self> {
-        let mut nodes = Vec::with_capacity(trees.iter().map(Tree::len).sum());
+        let total: usize = trees.iter().map(Tree::len).sum();
+        if total >= (1 << 31) {
+            return Err(MlError::LimitExceeded {
+                what: "nodes in an ensemble",
+                got: total,
+                limit: (1 << 31) - 1,
+            });
+        }
+        let mut nodes = Vec::with_capacity(total);
+        let mut values = Vec::with_capacity(total);
         let mut roots = Vec::with_capacity(trees.len());
-        let too_big = || MlError::LimitExceeded {
-            what: "nodes in an ensemble",
-            got: usize::MAX,
-            limit: u32::MAX as usize,
-        };
+        let mut depths = Vec::with_capacity(trees.len());
+        let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         for tree in trees {
             let base = nodes.len();
-            roots.push(u32::try_from(base).map_err(|_| too_big())?);
-            for i in 0..tree.len() {
-                let node = match tree.children(i) {
-                    Some((l, r)) => PackedNode {
-                        threshold: tree.thresholds.get(i).copied().unwrap_or(0.0),
-                        feature: u32::try_from(tree.feature_at(i)).map_err(|_| too_big())?,
-                        left: u32::try_from(base + l).map_err(|_| too_big())?,
-                        right: u32::try_from(base + r).map_err(|_| too_big())?,
-                        missing_left: tree.missing_left.get(i).copied().unwrap_or(true),
-                    },
-                    None => PackedNode {
-                        threshold: tree.value_at(i),
-                        feature: PACKED_LEAF,
-                        left: 0,
-                        right: 0,
-                        missing_left: true,
-                    },
-                };
-                nodes.push(node);
+            roots.push(to_u32(base));
+            depths.push(to_u32(tree.depth()));
+            // Breadth-first renumbering puts every pair of children side by side.
+            let mut order = vec![0usize];
+            let mut head = 0;
+            while let Some(&old) = order.get(head) {
+                let slot = base + head;
+                head += 1;
+                if let Some((l, r)) = tree.children(old) {
+                    let left = base + order.len();
+                    order.push(l);
+                    order.push(r);
+                    let missing_right =
+                        u32::from(!tree.missing_left.get(old).copied().unwrap_or(true));
+                    nodes.push(PackedNode {
+                        threshold: tree.thresholds.get(old).copied().unwrap_or(0.0),
+                        feature: to_u32(tree.feature_at(old)),
+                        next: (to_u32(left) << 1) | missing_right,
+                    });
+                    values.push(0.0);
+                } else {
+                    nodes.push(PackedNode {
+                        threshold: f64::INFINITY,
+                        feature: 0,
+                        next: to_u32(slot) << 1,
+                    });
+                    values.push(tree.value_at(old));
+                }
             }
         }
-        Ok(Self { nodes, roots })
+        Ok(Self {
+            nodes,
+            values,
+            roots,
+            depths,
+        })
     }
 
     /// Number of trees.
@@ -336,32 +364,42 @@ impl PackedForest {
         self.roots.len()
     }
 
+    #[inline]
+    fn step(&self, i: u32, x: &[f64]) -> u32 {
+        match self.nodes.get(i as usize) {
+            Some(n) => {
+                let v = x.get(n.feature as usize).copied().unwrap_or(f64::NAN);
+                // `x > t` goes right; NaN compares false and follows the stored default.
+                let right = u32::from(v > n.threshold) | (u32::from(v.is_nan()) & n.next);
+                (n.next >> 1) + right
+            }
+            None => i,
+        }
+    }
+
     /// Sum of the leaf outputs of every tree for row `x`.
     #[inline]
     pub fn sum(&self, x: &[f64]) -> f64 {
-        self.roots.iter().map(|&r| self.leaf_value(r, x)).sum()
-    }
-
-    /// The leaf output of the tree rooted at `root` for row `x`.
-    #[inline]
-    fn leaf_value(&self, root: u32, x: &[f64]) -> f64 {
-        let mut i = root as usize;
-        // INVARIANT: children indices grow strictly, so this loop ends.
-        while let Some(n) = self.nodes.get(i) {
-            if n.feature == PACKED_LEAF {
-                return n.threshold;
+        let mut total = 0.0;
+        for (roots, depths) in self.roots.chunks(LANES).zip(self.depths.chunks(LANES)) {
+            let mut at = [0u32; LANES];
+            for (a, &r) in at.iter_mut().zip(roots) {
+                *a = r;
             }
-            let v = x.get(n.feature as usize).copied().unwrap_or(f64::NAN);
-            let left = if v <= n.threshold {
-                true
-            } else if v > n.threshold {
-                false
-            } else {
-                n.missing_left
-            };
-            i = if left { n.left } else { n.right } as usize;
+            let steps = depths.iter().copied().max().unwrap_or(0);
+            let lanes = roots.len();
+            for _ in 0..steps {
+                for a in at.iter_mut().take(lanes) {
+                    *a = self.step(*a, x);
+                }
+            }
+            total += at
+                .iter()
+                .take(lanes)
+                .map(|&a| self.values.get(a as usize).copied().unwrap_or(0.0))
+                .sum::<f64>();
         }
-        0.0
+        total
     }
 }
 

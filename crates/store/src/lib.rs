@@ -31,7 +31,7 @@
 //!     position: Position::Line(1),
 //!     format: Some(Format::SuricataEve),
 //!     parser: "suricata-eve/1".into(),
-//!     `ingested_at`: chrono::Utc::now(),
+//!     ingested_at: chrono::Utc::now(),
 //!     content_hash: ContentHash::of(raw.as_bytes()),
 //! };
 //! let event = Event::new(Ecs::default(), raw.into(), provenance);

@@ -613,12 +613,21 @@ fn readers_and_a_writer_share_one_store_across_threads() {
 // ---- crash safety with a real process killed by SIGKILL ----
 
 const CHILD_DIR: &str = "RAMPART_STORE_CRASH_CHILD_DIR";
-const CRASH_BATCH: u64 = 1000;
-const CRASH_BATCHES: u64 = 40;
+const CRASH_BATCH: u64 = 500;
+const CRASH_BATCHES: u64 = 20;
 
-fn crash_input(batch: u64) -> Vec<Ingested> {
-    let start = batch * CRASH_BATCH;
-    common::batch(SOURCE, start..start + CRASH_BATCH)
+/// The input of the crash test, built once per process.
+fn crash_input(batch: u64) -> &'static [Ingested] {
+    static INPUT: std::sync::OnceLock<Vec<Vec<Ingested>>> = std::sync::OnceLock::new();
+    let batches = INPUT.get_or_init(|| {
+        (0..CRASH_BATCHES)
+            .map(|batch| {
+                let start = batch * CRASH_BATCH;
+                common::batch(SOURCE, start..start + CRASH_BATCH)
+            })
+            .collect()
+    });
+    batches.get(usize::try_from(batch).unwrap()).unwrap()
 }
 
 /// Writes batches as fast as it can, announcing each commit, until it is killed.
@@ -631,7 +640,7 @@ fn crash_child_writer() {
     let store = SqliteStore::open(dir).unwrap();
     let run = begin(&store);
     for batch in 0..CRASH_BATCHES {
-        store.write_batch(run.id, &crash_input(batch)).unwrap();
+        store.write_batch(run.id, crash_input(batch)).unwrap();
         println!("committed {batch}");
     }
     println!("finished");
@@ -670,7 +679,7 @@ fn kill_nine_mid_run_then_rerun_ends_like_a_clean_run() {
     let rerun = begin(&store);
     let mut total = BatchOutcome::default();
     for batch in 0..CRASH_BATCHES {
-        total += store.write_batch(rerun.id, &crash_input(batch)).unwrap();
+        total += store.write_batch(rerun.id, crash_input(batch)).unwrap();
     }
     assert_eq!(total.duplicates_skipped, survived);
     assert_eq!(total.events_stored + survived, CRASH_BATCHES * CRASH_BATCH);
@@ -679,7 +688,7 @@ fn kill_nine_mid_run_then_rerun_ends_like_a_clean_run() {
     let clean = SqliteStore::open(clean_dir.path()).unwrap();
     let clean_run = begin(&clean);
     for batch in 0..CRASH_BATCHES {
-        clean.write_batch(clean_run.id, &crash_input(batch)).unwrap();
+        clean.write_batch(clean_run.id, crash_input(batch)).unwrap();
     }
     assert_eq!(snapshot(&store), snapshot(&clean));
 }

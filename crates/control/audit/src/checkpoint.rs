@@ -167,7 +167,8 @@ mod tests {
         };
         let signed = SignedCheckpoint::sign(cp.clone(), "rampart.test/audit", &key).unwrap();
         let vk = NoteVerifierKey::new("rampart.test/audit", key.verifying_key()).unwrap();
-        let back = SignedCheckpoint::verify_text(&signed.to_note_text(), &[vk.clone()]).unwrap();
+        let back = SignedCheckpoint::verify_text(&signed.to_note_text(), std::slice::from_ref(&vk))
+            .unwrap();
         assert_eq!(back.checkpoint, cp);
         let tampered = signed.to_note_text().replacen("\n42\n", "\n43\n", 1);
         assert!(SignedCheckpoint::verify_text(&tampered, &[vk]).is_err());

@@ -81,7 +81,7 @@ impl AuditKind {
         Self::RunFinished,
     ];
 
-    /// The snake_case name used in entries.
+    /// The `snake_case` name used in entries.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ModelSigned => "model_signed",
@@ -248,7 +248,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Canonical JSON of a value: object keys sorted by UTF-8 bytes whatever the map's own order
-/// (serde_json's `preserve_order` feature may be enabled elsewhere in a build).
+/// (the `preserve_order` feature of `serde_json` feature may be enabled elsewhere in a build).
 pub fn write_value(
     out: &mut Vec<u8>,
     v: &serde_json::Value,

@@ -54,6 +54,12 @@ pub enum AuditError {
     #[error("{0}")]
     Tampered(Box<Tamper>),
 
+    /// The log was opened for verification only and cannot append or sign.
+    #[error(
+        "the audit log was opened read-only (verifier key only); open it with the signing key to append or sign"
+    )]
+    ReadOnly,
+
     /// A key or signature operation failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -66,6 +72,13 @@ pub enum TamperLocation {
     Entry(u64),
     /// The signed checkpoint for this tree size is wrong.
     Checkpoint(u64),
+    /// The stored hash of a complete subtree is wrong (entries intact; proofs through it fail).
+    TreeNode {
+        /// Height above the leaves.
+        level: u8,
+        /// Position within the level.
+        index: u64,
+    },
     /// Some entry in `start..end` was changed, but the stored data was rewritten consistently,
     /// so only the signed checkpoint at `end` exposes it.
     EntriesBetween {
@@ -81,6 +94,12 @@ impl fmt::Display for TamperLocation {
         match self {
             Self::Entry(i) => write!(f, "entry `{i}`"),
             Self::Checkpoint(s) => write!(f, "checkpoint at size `{s}`"),
+            Self::TreeNode { level, index } => write!(
+                f,
+                "the stored tree hash over entries `{}..{}`",
+                index << level,
+                (index + 1) << level
+            ),
             Self::EntriesBetween { start, end } => write!(f, "an entry in `{start}..{end}`"),
         }
     }

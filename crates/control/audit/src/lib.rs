@@ -11,7 +11,7 @@
 //! entry's index and time, see [`entry`]). The log is an RFC 6962 / RFC 9162 Merkle tree over
 //! those bytes (`leaf = SHA-256(0x00 || entry)`, `node = SHA-256(0x01 || left || right)`).
 //! Storage is behind [`LogStorage`]; [`MemoryStorage`] ships here and the store crate adds
-//! SQLite. Three layers of evidence let verification name the first bad position:
+//! `SQLite`. Three layers of evidence let verification name the first bad position:
 //!
 //! 1. **Per entry**: its index (also inside its bytes), its leaf hash and its *running root*,
 //!    the root of the tree of all entries up to and including it. Changing, removing or

@@ -48,7 +48,8 @@ pub(crate) struct Inner<S> {
 pub struct TransparencyLog<S: LogStorage> {
     pub(crate) inner: Mutex<Inner<S>>,
     pub(crate) origin: String,
-    key: Ed25519SigningKey,
+    /// `None` when opened for verification only.
+    key: Option<Ed25519SigningKey>,
     pub(crate) verifier: NoteVerifierKey,
     checkpoint_every: u64,
     clock: Clock,
@@ -78,6 +79,31 @@ impl<S: LogStorage> TransparencyLog<S> {
     /// data; call [`Self::verify`] for that.
     pub fn open(storage: S, key: Ed25519SigningKey, config: LogConfig) -> Result<Self, AuditError> {
         let verifier = NoteVerifierKey::new(&config.origin, key.verifying_key())?;
+        Self::open_inner(storage, Some(key), verifier, config)
+    }
+
+    /// Opens a log for verification and proofs only, trusting `verifier` (the published
+    /// `name+id+key` string) instead of holding the private key. Appending and signing fail.
+    pub fn open_read_only(
+        storage: S,
+        verifier: NoteVerifierKey,
+        config: LogConfig,
+    ) -> Result<Self, AuditError> {
+        if verifier.name != config.origin {
+            return Err(AuditError::InvalidCheckpoint(format!(
+                "verifier key is named `{}` but the log's origin is `{}`",
+                verifier.name, config.origin
+            )));
+        }
+        Self::open_inner(storage, None, verifier, config)
+    }
+
+    fn open_inner(
+        storage: S,
+        key: Option<Ed25519SigningKey>,
+        verifier: NoteVerifierKey,
+        config: LogConfig,
+    ) -> Result<Self, AuditError> {
         let size = storage.len()?;
         let frontier = Frontier::from_nodes(size, |level, index| {
             storage.node(level, index)?.ok_or_else(|| {
@@ -135,14 +161,17 @@ impl<S: LogStorage> TransparencyLog<S> {
     }
 
     /// Appends `events` in order, in one storage write, and signs every checkpoint that falls due.
-    pub fn record_batch(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditReceipt>, AuditError> {
+    pub fn append_batch(&self, events: &[AuditEvent]) -> Result<Vec<AuditReceipt>, AuditError> {
+        // Refuse before writing anything: a stored batch whose checkpoint cannot be signed
+        // would leave the log behind its schedule.
+        self.signing_key()?;
         let mut inner = self.lock()?;
         // Work on a copy of the frontier; commit it only once storage accepted the batch.
         let mut frontier = inner.frontier.clone();
         let mut entries = Vec::with_capacity(events.len());
         let mut nodes = Vec::new();
         let mut due = Vec::new();
-        for event in &events {
+        for event in events {
             let index = frontier.size();
             let time = (self.clock)().to_rfc3339_opts(SecondsFormat::Micros, true);
             let body = canonical_entry(event, index, &time)?;
@@ -185,12 +214,16 @@ impl<S: LogStorage> TransparencyLog<S> {
             root,
             extensions: Vec::new(),
         };
-        let signed = SignedCheckpoint::sign(cp, &self.origin, &self.key)?;
+        let signed = SignedCheckpoint::sign(cp, &self.origin, self.signing_key()?)?;
         storage.save_checkpoint(&StoredCheckpoint {
             size,
             note: signed.to_note_text(),
         })?;
         Ok(signed)
+    }
+
+    fn signing_key(&self) -> Result<&Ed25519SigningKey, AuditError> {
+        self.key.as_ref().ok_or(AuditError::ReadOnly)
     }
 
     /// Signs a checkpoint at the current size (or returns the latest one if it is already
@@ -247,6 +280,13 @@ impl<S: LogStorage> TransparencyLog<S> {
                 "the stored tree does not match the signed checkpoint; run `rampart audit verify`",
             ));
         }
+        // A stored tree hash on the path may have been altered; never hand out a bad proof.
+        proof.verify().map_err(|e| {
+            AuditError::tampered(
+                TamperLocation::Entry(index),
+                format!("the generated proof does not verify ({e}); run `rampart audit verify`"),
+            )
+        })?;
         proof.checkpoint = Some(latest.to_note_text());
         Ok(proof)
     }
@@ -289,6 +329,11 @@ impl<S: LogStorage> TransparencyLog<S> {
     pub fn consistency(&self, first: u64, second: u64) -> Result<ConsistencyProof, AuditError> {
         let inner = self.lock()?;
         let size = inner.frontier.size();
+        if first == 0 {
+            return Err(AuditError::InvalidProof(
+                "a consistency proof from the empty tree is meaningless; pick a first size of at least 1".to_owned(),
+            ));
+        }
         if second > size || first > second {
             return Err(AuditError::IndexOutOfRange {
                 index: second.max(first),
@@ -323,12 +368,12 @@ impl<S: LogStorage> TransparencyLog<S> {
 
 impl<S: LogStorage + Send> AuditSink for TransparencyLog<S> {
     fn record(&self, event: AuditEvent) -> Result<AuditReceipt, AuditError> {
-        self.record_batch(vec![event])?
+        self.append_batch(std::slice::from_ref(&event))?
             .pop()
             .ok_or_else(|| AuditError::Storage("append returned no receipt".to_owned()))
     }
 
     fn record_batch(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditReceipt>, AuditError> {
-        TransparencyLog::record_batch(self, events)
+        self.append_batch(&events)
     }
 }

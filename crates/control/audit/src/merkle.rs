@@ -43,7 +43,7 @@ pub fn split_point(n: u64) -> u64 {
     if n < 2 {
         return 0;
     }
-    1u64 << (63 - (n - 1).leading_zeros())
+    1u64 << (n - 1).ilog2()
 }
 
 /// A complete subtree's hash: `2^level` leaves starting at leaf `index << level`.
@@ -224,6 +224,7 @@ pub fn consistency_path<S: SubtreeSource + ?Sized>(
 }
 
 #[cfg(test)]
+#[expect(clippy::cast_possible_truncation, reason = "test trees are small")]
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -94,6 +94,9 @@ impl Note {
             input.get(..=split).unwrap_or_default(),
             input.get(split + 2..).unwrap_or_default(),
         );
+        if sigs.is_empty() {
+            return bad("the note has no signature lines".to_owned());
+        }
         if !sigs.ends_with('\n') {
             return bad("the last signature line must end with a newline".to_owned());
         }
@@ -170,7 +173,7 @@ impl std::fmt::Display for Note {
 }
 
 fn check_text(text: &str) -> Result<(), AuditError> {
-    if text.is_empty() || !text.ends_with('\n') {
+    if text.trim_end_matches('\n').is_empty() || !text.ends_with('\n') {
         return Err(AuditError::InvalidNote(
             "note text must be non-empty and end with a newline".to_owned(),
         ));
@@ -239,7 +242,10 @@ mod tests {
         assert_eq!(vkey.to_string(), SPEC_VKEY);
         let note = Note::parse(text).unwrap();
         assert_eq!(note.text, "This is an example message.\n");
-        assert_eq!(note.verify(&[vkey.clone()]).unwrap(), ["example.com/foo"]);
+        assert_eq!(
+            note.verify(std::slice::from_ref(&vkey)).unwrap(),
+            ["example.com/foo"]
+        );
         assert_eq!(note.to_string(), text);
         // The same note with its text altered fails.
         let altered = Note::parse(&text.replace("example message", "exemplary message")).unwrap();
@@ -256,7 +262,10 @@ mod tests {
         let vk = NoteVerifierKey::new("log.example/a", key.verifying_key()).unwrap();
         let reparsed = Note::parse(&note.to_string()).unwrap();
         assert_eq!(reparsed, note);
-        assert_eq!(reparsed.verify(&[vk.clone()]).unwrap(), ["log.example/a"]);
+        assert_eq!(
+            reparsed.verify(std::slice::from_ref(&vk)).unwrap(),
+            ["log.example/a"]
+        );
         let only_other = NoteVerifierKey::new("nobody", other.verifying_key()).unwrap();
         assert!(reparsed.verify(&[only_other]).is_err());
         // A known key whose signature fails rejects the whole note.

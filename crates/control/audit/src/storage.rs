@@ -1,6 +1,6 @@
 //! Where the log keeps its entries, tree hashes and checkpoints.
 //!
-//! [`LogStorage`] is synchronous and batch-oriented so that a SQLite implementation can write a
+//! [`LogStorage`] is synchronous and batch-oriented so that a `SQLite` implementation can write a
 //! whole batch in one transaction. [`MemoryStorage`] keeps everything in vectors.
 
 use crate::AuditError;
@@ -207,7 +207,7 @@ impl<S: LogStorage + ?Sized> SubtreeSource for StoredTree<'_, S> {
                 size: end,
             });
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = u8::try_from(n.trailing_zeros()).unwrap_or(u8::MAX);
             return self.0.node(level, start >> level)?.ok_or_else(|| {
                 AuditError::Storage(format!(
@@ -223,6 +223,7 @@ impl<S: LogStorage + ?Sized> SubtreeSource for StoredTree<'_, S> {
 }
 
 #[cfg(test)]
+#[expect(clippy::cast_possible_truncation, reason = "test trees are small")]
 mod tests {
     use super::*;
     use crate::merkle::tests::{leaves, reference_path};

@@ -5,6 +5,7 @@ use hmac::{Hmac, Mac as _};
 use rampart_crypto::digest::{self, HashAlgorithm};
 use serde::Deserialize;
 
+#[expect(clippy::unwrap_used, reason = "test helper: committed fixtures are valid hex")]
 fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }

@@ -11,7 +11,7 @@
 //! every window at once from two prefix sums; a text scores as its highest window, so a short
 //! instruction planted in a long, benign document is not averaged away.
 //!
-//! The hash is FNV-1a with a final avalanche step: simple, stable across platforms and
+//! The hash is FNV-1a with a final multiplicative mixing step: simple, stable across platforms and
 //! versions, and the same in training and scanning. Changing any of this changes
 //! [`FEATURE_VERSION`], which model files record.
 
@@ -34,17 +34,11 @@ const WORD_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 const BIGRAM_SEED: u64 = 0xc2b2_ae3d_27d4_eb4f;
 const SIGNAL_SEED: u64 = 0x1656_67b1_9e37_79f9;
 
-fn avalanche(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
 fn bucket(h: u64, bits: u8) -> u32 {
-    // bits <= 22, so the shifted value fits in u32.
-    u32::try_from(avalanche(h) >> (64 - u32::from(bits))).unwrap_or(0)
+    // One xor-shift and one multiply spread FNV's state into the top bits, which index the
+    // bucket (multiplicative hashing); bits <= 22, so the shifted value fits in u32.
+    let mixed = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    u32::try_from(mixed >> (64 - u32::from(bits))).unwrap_or(0)
 }
 
 /// The bucket of a signal's feature.

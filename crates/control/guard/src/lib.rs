@@ -1,13 +1,17 @@
 //! Guardrails for Rampart's LLM use: prompt-injection detection, PII minimisation, output grounding.
 
 mod confusables;
+pub mod dataset;
 pub mod decode;
 mod error;
+pub mod eval;
 pub mod features;
 mod guard;
 pub mod model;
 pub mod normalize;
 pub mod signals;
+pub mod split;
+pub mod train;
 
 pub use error::GuardError;
 pub use guard::{Guard, MAX_SCAN_BYTES, Reason, ScanResult};

@@ -29,7 +29,7 @@ pub const DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/guard-default.r
 
 /// SHA-256 of [`DEFAULT_MODEL_BYTES`]; loading refuses any other bytes.
 pub const DEFAULT_MODEL_SHA256: &str =
-    "954b447dd46c0618fdb87dccc837d5b3ddc349bb201928e18d4372b3d46a147a";
+    "080f0281832b39fc9c9cc3ab42aee3714358f8d9768c8cb91e46df320159a707";
 
 /// A logit threshold and the false-positive rate it gave on the calibration split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

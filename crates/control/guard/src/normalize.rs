@@ -23,7 +23,7 @@
 
 use std::ops::Range;
 
-use unicode_normalization::UnicodeNormalization as _;
+use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfkc_quick};
 use unicode_normalization::char::{canonical_combining_class, decompose_canonical};
 
 use crate::confusables::{foreign_lookalike, latin_lookalike};
@@ -136,6 +136,9 @@ impl NormalizedText {
 
 /// Normalises `input` (see the module docs). Linear in the input length; never panics.
 pub fn normalize(input: &str) -> NormalizedText {
+    if input.is_ascii() {
+        return normalize_ascii(input);
+    }
     let mut out = Builder::with_capacity(input.len());
     let mut chars = input.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -165,13 +168,48 @@ pub fn normalize(input: &str) -> NormalizedText {
             chars.next();
         }
         let cluster = input.get(at..end).unwrap_or_default();
+        if end == at + c.len_utf8() && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            // Most non-ASCII letters are already NFKC: skip the normaliser's machinery.
+            for lower in c.to_lowercase() {
+                out.unicode(lower, at, end);
+            }
+            continue;
+        }
         for n in cluster.nfkc() {
             for lower in n.to_lowercase() {
-                out.unicode(lower, at);
+                out.unicode(lower, at, end);
             }
         }
     }
     out.finish(input.len())
+}
+
+/// The common case: ASCII text needs only lower-casing and whitespace collapsing.
+fn normalize_ascii(input: &str) -> NormalizedText {
+    let mut text = String::with_capacity(input.len());
+    let mut origin = Vec::with_capacity(input.len() + 1);
+    for (i, &b) in input.as_bytes().iter().enumerate() {
+        let o = u32::try_from(i).unwrap_or(u32::MAX);
+        if b.is_ascii_whitespace() || b.is_ascii_control() {
+            if !text.is_empty() && !text.ends_with(' ') {
+                text.push(' ');
+                origin.push(o);
+            }
+        } else {
+            text.push(char::from(b.to_ascii_lowercase()));
+            origin.push(o);
+        }
+    }
+    if text.ends_with(' ') {
+        text.pop();
+        origin.pop();
+    }
+    origin.push(u32::try_from(input.len()).unwrap_or(u32::MAX));
+    NormalizedText {
+        text,
+        origin,
+        ..NormalizedText::default()
+    }
 }
 
 fn hidden_kind(c: char) -> Option<HiddenKind> {
@@ -210,14 +248,6 @@ fn fold_latin(c: char) -> Option<(char, bool)> {
     }
 }
 
-/// A character waiting in the current word: it may still be folded when the word ends.
-#[derive(Clone, Copy)]
-struct Pending {
-    c: char,
-    origin: usize,
-    lookalike: Option<char>,
-}
-
 struct Builder {
     text: String,
     origin: Vec<u32>,
@@ -226,8 +256,10 @@ struct Builder {
     folded: Vec<Range<usize>>,
     folded_words: usize,
     smuggled: String,
-    word: Vec<Pending>,
+    /// Where the current word starts in `text`, and the original span it covers.
+    word: Option<(usize, usize, usize)>,
     word_has_ascii: bool,
+    word_has_foreign: bool,
     word_has_latin_lookalike: bool,
 }
 
@@ -241,8 +273,9 @@ impl Builder {
             folded: Vec::new(),
             folded_words: 0,
             smuggled: String::new(),
-            word: Vec::new(),
+            word: None,
             word_has_ascii: false,
+            word_has_foreign: false,
             word_has_latin_lookalike: false,
         }
     }
@@ -255,14 +288,20 @@ impl Builder {
         }
     }
 
+    /// Emits a letter or digit of the current word (characters are written at once; a
+    /// mixed-script word is rewritten when it ends).
+    fn word_char(&mut self, c: char, at: usize, end: usize) {
+        match &mut self.word {
+            Some((_, _, word_end)) => *word_end = (*word_end).max(end),
+            None => self.word = Some((self.text.len(), at, end)),
+        }
+        self.emit(c, at);
+    }
+
     fn ascii(&mut self, c: char, at: usize) {
         if c.is_ascii_alphanumeric() {
-            self.word.push(Pending {
-                c: c.to_ascii_lowercase(),
-                origin: at,
-                lookalike: None,
-            });
             self.word_has_ascii = true;
+            self.word_char(c.to_ascii_lowercase(), at, at + 1);
         } else if c.is_ascii_whitespace() || c.is_ascii_control() {
             self.space(at);
         } else {
@@ -271,10 +310,15 @@ impl Builder {
         }
     }
 
-    fn unicode(&mut self, c: char, at: usize) {
+    fn unicode(&mut self, c: char, at: usize, end: usize) {
         if c.is_ascii() {
             // NFKC turned a compatibility character (fullwidth, math) into ASCII.
-            self.ascii(c, at);
+            if c.is_ascii_alphanumeric() {
+                self.word_has_ascii = true;
+                self.word_char(c.to_ascii_lowercase(), at, end);
+            } else {
+                self.ascii(c, at);
+            }
             return;
         }
         if c.is_whitespace() || c.is_control() {
@@ -282,27 +326,22 @@ impl Builder {
             return;
         }
         if let Some((folded, lookalike)) = fold_latin(c) {
-            self.word.push(Pending {
-                c: folded,
-                origin: at,
-                lookalike: None,
-            });
             self.word_has_ascii = true;
             self.word_has_latin_lookalike |= lookalike;
+            self.word_char(folded, at, end);
             return;
         }
-        if canonical_combining_class(c) != 0
-            && self.word.last().is_some_and(|p| p.c.is_ascii_alphabetic())
+        let mark = canonical_combining_class(c) != 0;
+        if mark
+            && self.word.is_some()
+            && self.text.chars().next_back().is_some_and(|p| p.is_ascii_alphabetic())
         {
             // A diacritic on a Latin letter: dropped, like precomposed accents.
             return;
         }
-        if c.is_alphanumeric() || canonical_combining_class(c) != 0 {
-            self.word.push(Pending {
-                c,
-                origin: at,
-                lookalike: foreign_lookalike(c),
-            });
+        if c.is_alphanumeric() || mark {
+            self.word_has_foreign |= foreign_lookalike(c).is_some();
+            self.word_char(c, at, end);
             return;
         }
         self.flush_word();
@@ -318,28 +357,28 @@ impl Builder {
 
     /// Ends the current word: folds foreign lookalikes if the word mixes scripts.
     fn flush_word(&mut self) {
-        if self.word.is_empty() {
+        let Some((start, origin_start, origin_end)) = self.word.take() else {
             return;
-        }
-        let has_foreign = self.word.iter().any(|p| p.lookalike.is_some());
-        let fold = self.word_has_ascii && has_foreign;
+        };
+        let fold = self.word_has_ascii && self.word_has_foreign;
         if fold || self.word_has_latin_lookalike {
-            let start = self.word.first().map_or(0, |p| p.origin);
-            let end = self.word.last().map_or(0, |p| p.origin + p.c.len_utf8());
             self.folded_words += 1;
             if self.folded.len() < MAX_RECORDED_RUNS {
-                self.folded.push(start..end);
+                self.folded.push(origin_start..origin_end);
             }
         }
-        let word = std::mem::take(&mut self.word);
-        for p in &word {
-            let c = if fold { p.lookalike.unwrap_or(p.c) } else { p.c };
-            self.emit(c, p.origin);
+        if fold {
+            let tail = self.text.get(start..).unwrap_or_default().to_owned();
+            let origins: Vec<u32> = self.origin.get(start..).unwrap_or_default().to_vec();
+            self.text.truncate(start);
+            self.origin.truncate(start);
+            for (i, c) in tail.char_indices() {
+                let o = origins.get(i).copied().unwrap_or(0) as usize;
+                self.emit(foreign_lookalike(c).unwrap_or(c), o);
+            }
         }
-        // Keep the allocation for the next word.
-        self.word = word;
-        self.word.clear();
         self.word_has_ascii = false;
+        self.word_has_foreign = false;
         self.word_has_latin_lookalike = false;
     }
 
@@ -379,8 +418,7 @@ impl Builder {
             self.text.pop();
             self.origin.pop();
         }
-        self.origin
-            .push(u32::try_from(input_len).unwrap_or(u32::MAX));
+        self.origin.push(u32::try_from(input_len).unwrap_or(u32::MAX));
         NormalizedText {
             text: self.text,
             origin: self.origin,

@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 /// Most hits kept per signal and text.
 pub const MAX_HITS_PER_SIGNAL: usize = 8;
@@ -126,71 +126,65 @@ fn rule_patterns() -> Vec<(Signal, String)> {
         (
             Signal::InstructionOverride,
             format!(
-                r"\b(?:{VERBS_OVERRIDE})(?: (?:all|any|the|your|my|these|those|every|of|what|whatever|everything|about))*(?: (?:previous|previously|prior|above|preceding|earlier|initial|original|old|former|existing|system|given|current|other|preset|default|safety))+(?: \w+)? (?:{OBJECTS_OVERRIDE})\b"
+                r"(?-u:\b)(?:{VERBS_OVERRIDE})(?: (?:all|any|the|your|my|these|those|every|of|what|whatever|everything|about))*(?: (?:previous|previously|prior|above|preceding|earlier|initial|original|old|former|existing|system|given|current|other|preset|default|safety))+(?: [a-z0-9_]+)? (?:{OBJECTS_OVERRIDE})(?-u:\b)"
             ),
         ),
         (
             Signal::InstructionOverride,
             format!(
-                r"\b(?:{VERBS_OVERRIDE}) (?:all |everything |anything )?(?:you (?:were|have been) told|(?:said|written|stated|mentioned) (?:above|before|earlier)|above|before this)\b|\bnew instructions ?:|\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie)(?: \w+){{0,4}} (?:anweisungen|instruktionen|aufgaben|befehle|alles|vorherigen)\b"
+                r"(?-u:\b)(?:{VERBS_OVERRIDE}) (?:all |everything |anything )?(?:you (?:were|have been) told|(?:said|written|stated|mentioned) (?:above|before|earlier)|above|before this)(?-u:\b)|(?-u:\b)new instructions ?:|(?-u:\b)(?:ignoriere|ignorieren sie|vergiss|vergessen sie)(?: [a-z0-9_]+){{0,4}} (?:anweisungen|instruktionen|aufgaben|befehle|alles|vorherigen)(?-u:\b)"
             ),
         ),
         (
             Signal::RoleMarker,
-            r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>|\[(?:system|system message|admin)\]|^(?:system|assistant) ?:|#{2,} ?(?:system|new instructions?|instruction)\b"
+            r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?inst\]|<</?sys>>|</?(?:system|system_prompt|instructions?)>|\[(?:system|system message|admin)\]|^(?:system|assistant) ?:|#{2,} ?(?:system|new instructions?|instruction)(?-u:\b)"
                 .to_owned(),
         ),
         (
             Signal::PersonaSwitch,
-            r"\byou are now\b|\bfrom now on,? you\b|\bpretend (?:to be|you are|that you)\b|\bdo anything now\b|\bdeveloper mode\b|\bjailbr(?:eak|oken)\b|\bdan mode\b|\broleplay as\b|\bact as (?:an? )?(?:unrestricted|unfiltered|uncensored|evil|dan)\b|\byou (?:have been|are) (?:freed|liberated|unleashed)\b|\bno longer (?:bound|restricted)\b|\bwithout any (?:restrictions|limitations|filters|censorship)\b|\b(?:unrestricted|unfiltered|uncensored) (?:ai|mode|model|assistant|version)\b|\bstay in character\b"
+            r"(?-u:\b)you are now(?-u:\b)|(?-u:\b)from now on,? you(?-u:\b)|(?-u:\b)pretend (?:to be|you are|that you)(?-u:\b)|(?-u:\b)do anything now(?-u:\b)|(?-u:\b)developer mode(?-u:\b)|(?-u:\b)jailbr(?:eak|oken)(?-u:\b)|(?-u:\b)dan mode(?-u:\b)|(?-u:\b)roleplay as(?-u:\b)|(?-u:\b)act as (?:an? )?(?:unrestricted|unfiltered|uncensored|evil|dan)(?-u:\b)|(?-u:\b)you (?:have been|are) (?:freed|liberated|unleashed)(?-u:\b)|(?-u:\b)no longer (?:bound|restricted)(?-u:\b)|(?-u:\b)without any (?:restrictions|limitations|filters|censorship)(?-u:\b)|(?-u:\b)(?:unrestricted|unfiltered|uncensored) (?:ai|mode|model|assistant|version)(?-u:\b)|(?-u:\b)stay in character(?-u:\b)"
                 .to_owned(),
         ),
         (
             Signal::PromptLeak,
-            r"\b(?:repeat|print|reveal|show|output|display|tell me|give me|spell out|recite|leak|dump|write down|disclose)(?: \w+){0,4} (?:system prompt|initial prompt|original prompt|hidden prompt|pre-?prompt|(?:your|the) (?:initial |original |secret |hidden |first |exact )?(?:instructions|prompt|password|passcode|access code|secret key))\b|\bwhat (?:is|are|were) (?:your|the) (?:system prompt|initial instructions|original instructions|instructions you were given)\b"
+            r"(?-u:\b)(?:repeat|print|reveal|show|output|display|tell me|give me|spell out|recite|leak|dump|write down|disclose)(?: [a-z0-9_]+){0,4} (?:system prompt|initial prompt|original prompt|hidden prompt|pre-?prompt|(?:your|the) (?:initial |original |secret |hidden |first |exact )?(?:instructions|prompt|password|passcode|access code|secret key))(?-u:\b)|(?-u:\b)what (?:is|are|were) (?:your|the) (?:system prompt|initial instructions|original instructions|instructions you were given)(?-u:\b)"
                 .to_owned(),
         ),
         (
             Signal::MarkdownExfiltration,
-            r#"!\[[^\]]{0,200}\] ?\( ?(?:https?:)?//[^)\s]{1,500}[?&][^)\s=]{1,60}=|<img\b[^>]{0,200}\bsrc ?= ?["']?(?:https?:)?//[^"'\s>]{1,500}\?"#
+            r#"!\[[^\]]*\] ?\( ?(?:https?:)?//[^)\s]+[?&][^)\s=]+=|<img(?-u:\b)[^>]*(?-u:\b)src ?= ?["']?(?:https?:)?//[^"'\s>]+\?"#
                 .to_owned(),
         ),
         (
             Signal::ToolCall,
-            r#"<(?:tool_call|function_call|tool_use|function_calls|invoke)\b|"(?:function_call|tool_calls?|tool_use)" ?:|\{ ?"(?:name|tool)" ?: ?"[^"]{1,60}" ?, ?"(?:arguments|parameters|args|input)" ?:|\b(?:call|invoke|use|run|execute|trigger) the [\w.-]{1,40} (?:tool|function|plugin|api|action)\b"#
+            r#"<(?:tool_call|function_call|tool_use|function_calls|invoke)(?-u:\b)|"(?:function_call|tool_calls?|tool_use)" ?:|\{ ?"(?:name|tool)" ?: ?"[^"]+" ?, ?"(?:arguments|parameters|args|input)" ?:|(?-u:\b)(?:call|invoke|use|run|execute|trigger) the [a-z0-9_.-]+ (?:tool|function|plugin|api|action)(?-u:\b)"#
                 .to_owned(),
         ),
         (
             Signal::AddressedToModel,
-            r"\b(?:in|to|into|within|throughout) your (?:response|answer|reply|output|summary|completion|message)s?\b|\b(?:when|while|before|after) (?:you )?(?:summariz|respond|answer|repl(?:y|ies)|generat)\w*\b|\b(?:dear|attention|note to|message (?:for|to)|instructions? (?:for|to)) (?:the )?(?:ai|assistant|llm|language model|chatbot|gpt|chatgpt|copilot|bot|model|agent)\b|\b(?:ai|assistant|llm|language model|chatbot|agent) (?:reading|processing|summarizing|analy[sz]ing) this\b|\byour (?:response|answer|reply) (?:should|must|will)\b"
+            r"(?-u:\b)(?:in|to|into|within|throughout) your (?:response|answer|reply|output|summary|completion|message)s?(?-u:\b)|(?-u:\b)(?:when|while|before|after) (?:you )?(?:summariz|respond|answer|repl(?:y|ies)|generat)[a-z0-9_]*(?-u:\b)|(?-u:\b)(?:dear|attention|note to|message (?:for|to)|instructions? (?:for|to)) (?:the )?(?:ai|assistant|llm|language model|chatbot|gpt|chatgpt|copilot|bot|model|agent)(?-u:\b)|(?-u:\b)(?:ai|assistant|llm|language model|chatbot|agent) (?:reading|processing|summarizing|analy[sz]ing) this(?-u:\b)|(?-u:\b)your (?:response|answer|reply) (?:should|must|will)(?-u:\b)"
                 .to_owned(),
         ),
         (
             Signal::UrlLure,
-            r"\b(?:send|forward|post|upload|transmit|exfiltrate|leak|submit|report) (?:[\w'-]+ ){0,6}(?:to|at|into|via) (?:https?://|www\.|[\w.+-]+@[\w-]+\.\w)|\b(?:download|visit|click|go to|open|check out|install|navigate to|browse to) (?:[\w'-]+ ){0,5}(?:at |from |on |here:? )?(?:https?://|www\.)"
+            r"(?-u:\b)(?:send|forward|post|upload|transmit|exfiltrate|leak|submit|report) (?:[a-z0-9_'-]+ ){0,6}(?:to|at|into|via) (?:https?://|www\.|[a-z0-9_.+-]+@[a-z0-9_-]+\.[a-z0-9_])|(?-u:\b)(?:download|visit|click|go to|open|check out|install|navigate to|browse to) (?:[a-z0-9_'-]+ ){0,5}(?:at |from |on |here:? )?(?:https?://|www\.)"
                 .to_owned(),
         ),
     ]
 }
 
-struct Rules {
-    set: RegexSet,
-    each: Vec<(Signal, Regex)>,
-}
-
-fn rules() -> Option<&'static Rules> {
-    static RULES: OnceLock<Option<Rules>> = OnceLock::new();
+fn rules() -> Option<&'static [(Signal, Regex)]> {
+    // One regex per rule rather than a `RegexSet`: each regex gets its own literal prefilter
+    // (its leading keywords), so text without any trigger word is skipped at memchr speed.
+    static RULES: OnceLock<Option<Vec<(Signal, Regex)>>> = OnceLock::new();
     RULES
         .get_or_init(|| {
-            let patterns = rule_patterns();
-            let set = RegexSet::new(patterns.iter().map(|(_, p)| p.as_str())).ok()?;
-            let each = patterns
+            rule_patterns()
                 .iter()
                 .map(|(s, p)| Regex::new(p).ok().map(|r| (*s, r)))
-                .collect::<Option<Vec<_>>>()?;
-            Some(Rules { set, each })
+                .collect()
         })
-        .as_ref()
+        .as_deref()
 }
 
 /// Whether the rule set compiled (it always does; a test checks it).
@@ -204,10 +198,7 @@ pub fn detect(normalized: &str) -> Vec<Hit> {
         return Vec::new();
     };
     let mut hits = Vec::new();
-    for index in rules.set.matches(normalized).iter() {
-        let Some((signal, regex)) = rules.each.get(index) else {
-            continue;
-        };
+    for (signal, regex) in rules {
         let already = hits.iter().filter(|h: &&Hit| h.signal == *signal).count();
         hits.extend(
             regex

@@ -64,7 +64,9 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: oms sign DIR PRIVATE_KEY.pem [SIGNATURE] | oms verify DIR PUBLIC_KEY.pem [SIGNATURE]");
+            eprintln!(
+                "usage: oms sign DIR PRIVATE_KEY.pem [SIGNATURE] | oms verify DIR PUBLIC_KEY.pem [SIGNATURE]"
+            );
             ExitCode::from(2)
         }
     }

@@ -72,9 +72,9 @@ impl Envelope {
 
     /// Decodes the payload bytes without checking any signature.
     pub fn payload_bytes(&self) -> Result<Vec<u8>> {
-        STANDARD
-            .decode(self.payload.as_bytes())
-            .map_err(|e| RegistryError::malformed("DSSE envelope", format!("payload is not base64: {e}")))
+        STANDARD.decode(self.payload.as_bytes()).map_err(|e| {
+            RegistryError::malformed("DSSE envelope", format!("payload is not base64: {e}"))
+        })
     }
 
     /// Checks the envelope against `key` and returns the payload bytes if any

@@ -14,12 +14,14 @@ use crate::manifest::ManifestDiff;
 #[non_exhaustive]
 pub enum RegistryError {
     /// A file or directory could not be read or written.
-    #[error("cannot access `{path}`: {source}")]
+    // The reason is part of the message and deliberately not a `source`, so
+    // `{:#}` chains do not print it twice.
+    #[error("cannot access `{path}`: {reason}")]
     Io {
         /// The path that failed.
         path: PathBuf,
         /// The operating system's reason.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 
     /// An untrusted file is larger than the cap for its kind; nothing was read.
@@ -78,6 +80,20 @@ pub enum RegistryError {
         /// The model name the trust globs were matched against.
         model: String,
         /// The signer's key id (hex SHA-256 of its PEM text), or `unknown`.
+        key_id: String,
+    },
+
+    /// The signer is trusted, but not for this model name.
+    #[error(
+        "key `{key_name}` (`{key_id}`) is trusted, but not for model `{model}`; \
+         allow it with `rampart trust add PUB.pem --name {key_name} --models GLOB`"
+    )]
+    NotTrustedForModel {
+        /// The model name.
+        model: String,
+        /// Trust-policy name of the signer.
+        key_name: String,
+        /// The signer's key id.
         key_id: String,
     },
 
@@ -144,10 +160,10 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// Wraps an I/O error with the path it concerns.
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, reason: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            reason,
         }
     }
 

@@ -109,7 +109,10 @@ mod tests {
         fs::write(&path, vec![b'x'; 100]).unwrap();
         assert!(read_capped(&path, 100, "test").is_ok());
         let err = read_capped(&path, 99, "test").unwrap_err();
-        assert!(matches!(err, RegistryError::TooLarge { size: 100, .. }), "{err}");
+        assert!(
+            matches!(err, RegistryError::TooLarge { size: 100, .. }),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]

@@ -66,7 +66,9 @@ impl ModelGlob {
                 },
             }
         }
-        pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+        pattern
+            .get(p..)
+            .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
     }
 }
 

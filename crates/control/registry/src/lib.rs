@@ -78,8 +78,8 @@ pub use provenance::{
     parse_provenance_envelope, parse_provenance_statement, show_provenance, write_provenance,
 };
 pub use sign::{
-    PROVENANCE_FILE, SIGNATURE_FILE, SignOptions, SignedModel, model_name, sign_model,
-    sign_model_to_file,
+    PROVENANCE_FILE, SIGNATURE_FILE, SignOptions, SignedModel, audit_signed, model_name,
+    sign_model, sign_model_to_file,
 };
 pub use statement::{IN_TOTO_PAYLOAD_TYPE, ResourceDescriptor, STATEMENT_TYPE, Statement};
 pub use trust::{TRUST_POLICY_FILE, TrustPolicy, TrustedKey};

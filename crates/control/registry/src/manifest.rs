@@ -398,8 +398,7 @@ mod tests {
 
     #[test]
     fn diff_reports_every_kind() {
-        let expected =
-            Manifest::from_files([(name("a"), [1; 32]), (name("b"), [2; 32])]).unwrap();
+        let expected = Manifest::from_files([(name("a"), [1; 32]), (name("b"), [2; 32])]).unwrap();
         let actual = Manifest::from_files([(name("a"), [9; 32]), (name("c"), [3; 32])]).unwrap();
         let diff = expected.diff(&actual).unwrap();
         assert_eq!(diff.changed, ["a"]);

@@ -135,7 +135,10 @@ pub(crate) fn list_files(root: &Path, ignore: &IgnoreSet) -> Result<Vec<ModelFil
                         reason: "the model directory holds more than 200000 files",
                     });
                 }
-                let size = entry.metadata().map_err(|e| RegistryError::io(&path, e))?.len();
+                let size = entry
+                    .metadata()
+                    .map_err(|e| RegistryError::io(&path, e))?
+                    .len();
                 let name = ResourceName::new(&rel).map_err(|_| RegistryError::UnsupportedPath {
                     path: path.clone(),
                     reason: "file name cannot be written as an OMS resource name",
@@ -233,21 +236,25 @@ fn sha256_file_with(path: &Path, buf: &mut [u8]) -> Result<[u8; 32]> {
         };
         ctx.update(buf.get(..n).unwrap_or_default());
     }
-    sha256_bytes_from(ctx)
+    Ok(finish(ctx))
 }
 
 /// SHA-256 of bytes already in memory.
 pub fn sha256_bytes(bytes: &[u8]) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(bytes);
-    sha256_bytes_from(ctx).unwrap_or([0; 32])
+    finish(ctx)
 }
 
-fn sha256_bytes_from(ctx: ring::digest::Context) -> Result<[u8; 32]> {
-    ctx.finish()
-        .as_ref()
-        .try_into()
-        .map_err(|_| RegistryError::Key("SHA-256 produced an unexpected digest length".to_owned()))
+fn finish(ctx: ring::digest::Context) -> [u8; 32] {
+    // A SHA-256 context always yields 32 bytes; copying element-wise keeps this
+    // infallible without an unreachable error path.
+    let digest = ctx.finish();
+    let mut out = [0u8; 32];
+    for (o, b) in out.iter_mut().zip(digest.as_ref()) {
+        *o = *b;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -298,7 +305,11 @@ mod tests {
     fn parallel_hash_matches_sequential() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..40u8 {
-            fs::write(dir.path().join(format!("f{i}")), vec![i; usize::from(i) * 5000]).unwrap();
+            fs::write(
+                dir.path().join(format!("f{i}")),
+                vec![i; usize::from(i) * 5000],
+            )
+            .unwrap();
         }
         let manifest = hash_model_dir(dir.path(), &IgnoreSet::default()).unwrap();
         for (name, digest) in manifest.iter() {

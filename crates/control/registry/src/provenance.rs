@@ -228,11 +228,14 @@ pub fn parse_provenance_envelope(bytes: &[u8]) -> Result<Envelope> {
 }
 
 /// Parses and checks a provenance statement's payload (after its signature verified).
-pub fn parse_provenance_statement(payload: &[u8]) -> Result<(Vec<ResourceDescriptor>, SlsaProvenance)> {
+pub fn parse_provenance_statement(
+    payload: &[u8],
+) -> Result<(Vec<ResourceDescriptor>, SlsaProvenance)> {
     let statement = Statement::parse(payload, SLSA_PROVENANCE_V1)?;
     let provenance: SlsaProvenance = serde_json::from_value(statement.predicate)
         .map_err(|e| RegistryError::malformed("SLSA provenance", e.to_string()))?;
-    if provenance.build_definition.build_type.is_empty() || provenance.run_details.builder.id.is_empty()
+    if provenance.build_definition.build_type.is_empty()
+        || provenance.run_details.builder.id.is_empty()
     {
         return Err(RegistryError::malformed(
             "SLSA provenance",
@@ -246,7 +249,10 @@ pub fn parse_provenance_statement(payload: &[u8]) -> Result<(Vec<ResourceDescrip
         ));
     }
     let metadata = &provenance.run_details.metadata;
-    for time in [&metadata.started_on, &metadata.finished_on].into_iter().flatten() {
+    for time in [&metadata.started_on, &metadata.finished_on]
+        .into_iter()
+        .flatten()
+    {
         if DateTime::parse_from_rfc3339(time).is_err() {
             return Err(RegistryError::malformed(
                 "SLSA provenance",

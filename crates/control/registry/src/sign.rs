@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rampart_audit::{AuditEvent, AuditKind, AuditReceipt, AuditSink};
 use rampart_crypto::ecdsa::EcdsaSigningKey;
 
 use crate::bundle::Bundle;
@@ -110,6 +111,35 @@ pub fn sign_model_to_file(
     Ok((signed, path))
 }
 
+/// Records a signing in the audit log (`model_signed`), with the key id, the
+/// root digest and where the signature was written.
+pub fn audit_signed(
+    audit: &dyn AuditSink,
+    actor: &str,
+    dir: &Path,
+    signed: &SignedModel,
+    signature_path: &Path,
+) -> Result<AuditReceipt> {
+    let model = model_name(dir);
+    audit
+        .record(AuditEvent {
+            kind: AuditKind::ModelSigned,
+            actor: actor.to_owned(),
+            subject: model.clone(),
+            details: serde_json::json!({
+                "dir": dir.display().to_string(),
+                "signature": signature_path.display().to_string(),
+                "key_id": signed.key_id.as_str(),
+                "root_digest": hex::encode(signed.manifest.root_digest()),
+                "files": signed.manifest.len(),
+            }),
+        })
+        .map_err(|e| RegistryError::Audit {
+            model,
+            reason: e.to_string(),
+        })
+}
+
 /// Statement bytes: compact JSON, object keys sorted (`serde_json`'s map is
 /// ordered), resources in manifest order. The signature covers these exact
 /// bytes, so the choice only needs to be deterministic.
@@ -122,10 +152,7 @@ pub(crate) fn canonical_json(statement: &Statement) -> Result<Vec<u8>> {
 
 /// The name OMS gives a model: the final component of its directory path.
 pub fn model_name(dir: &Path) -> String {
-    let named = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_owned);
+    let named = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned);
     named
         .or_else(|| {
             std::fs::canonicalize(dir)

@@ -139,7 +139,8 @@ mod tests {
         ));
         let wrong = br#"{"_type":"x","subject":[{"digest":{}}],"predicateType":"p"}"#;
         assert!(Statement::parse(wrong, "p").is_err());
-        let empty = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}"#;
+        let empty =
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}"#;
         assert!(Statement::parse(empty, "p").is_err());
     }
 

@@ -319,9 +319,15 @@ mod tests {
         policy.save(&path).unwrap();
         let loaded = TrustPolicy::load(&path).unwrap();
         assert_eq!(loaded, policy);
-        let for_scorer: Vec<_> = loaded.keys_for_model("scorer-v1").map(TrustedKey::key_id).collect();
+        let for_scorer: Vec<_> = loaded
+            .keys_for_model("scorer-v1")
+            .map(TrustedKey::key_id)
+            .collect();
         assert_eq!(for_scorer, [&a, &b]);
-        let for_other: Vec<_> = loaded.keys_for_model("other").map(TrustedKey::key_id).collect();
+        let for_other: Vec<_> = loaded
+            .keys_for_model("other")
+            .map(TrustedKey::key_id)
+            .collect();
         assert_eq!(for_other, [&b]);
     }
 
@@ -332,7 +338,11 @@ mod tests {
         policy.add_key(&key, "k", &["a"]).unwrap();
         policy.add_key(&key, "k", &["b", "a"]).unwrap();
         assert_eq!(policy.keys().len(), 1);
-        let globs: Vec<_> = policy.keys()[0].models().iter().map(ModelGlob::as_str).collect();
+        let globs: Vec<_> = policy.keys()[0]
+            .models()
+            .iter()
+            .map(ModelGlob::as_str)
+            .collect();
         assert_eq!(globs, ["a", "b"]);
         assert!(policy.add_key(&pem(), "k", &[]).is_err());
         policy.remove_key("k").unwrap();

@@ -1,7 +1,10 @@
 //! End-to-end checks of signing, verification and loading, including a bundle
 //! made by the reference implementation (`model_signing` 1.1.1, committed under
 //! `tests/fixtures/oms-python/`), so interoperability is checked without Python.
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -87,7 +90,12 @@ fn bundle_signed_by_model_signing_verifies() {
     let names: Vec<_> = verified.manifest().iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
-        ["config.json", "tokenizer/empty.txt", "tokenizer/vocab.txt", "weights.bin"]
+        [
+            "config.json",
+            "tokenizer/empty.txt",
+            "tokenizer/vocab.txt",
+            "weights.bin"
+        ]
     );
     assert_eq!(verified.signed_name(), "model");
 }
@@ -112,12 +120,20 @@ fn added_and_removed_files_fail() {
     let (_tmp, dir) = python_model();
     std::fs::write(dir.join("tokenizer/extra.txt"), b"x").unwrap();
     let err = verify_model(&dir, &python_bundle(&dir), &python_trust()).unwrap_err();
-    assert!(err.to_string().contains("unsigned extra file(s): `tokenizer/extra.txt`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unsigned extra file(s): `tokenizer/extra.txt`"),
+        "{err}"
+    );
 
     let (_tmp2, dir) = python_model();
     std::fs::remove_file(dir.join("tokenizer/empty.txt")).unwrap();
     let err = verify_model(&dir, &python_bundle(&dir), &python_trust()).unwrap_err();
-    assert!(err.to_string().contains("missing file(s): `tokenizer/empty.txt`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("missing file(s): `tokenizer/empty.txt`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -131,7 +147,11 @@ fn wrong_key_and_uncovered_model_are_untrusted() {
     let key = load_public_key(&fixture().join("public-key.pem")).unwrap();
     let narrow = TrustPolicy::single(key, "fixture", &["scorer-*"]).unwrap();
     let err = verify_model(&dir, &python_bundle(&dir), &narrow).unwrap_err();
-    assert!(err.to_string().contains("model `model` is not signed by a trusted key"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is trusted, but not for model `model`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -156,25 +176,40 @@ fn rampart_manifest_equals_model_signing_manifest() {
     let theirs: serde_json::Value =
         serde_json::from_slice(&b64.decode(python_payload).unwrap()).unwrap();
     let mine: serde_json::Value = serde_json::from_slice(
-        &b64.decode(&ours.bundle.dsse_envelope.as_ref().unwrap().payload).unwrap(),
+        &b64.decode(&ours.bundle.dsse_envelope.as_ref().unwrap().payload)
+            .unwrap(),
     )
     .unwrap();
-    assert_eq!(mine["predicate"]["resources"], theirs["predicate"]["resources"]);
+    assert_eq!(
+        mine["predicate"]["resources"],
+        theirs["predicate"]["resources"]
+    );
     assert_eq!(mine["subject"], theirs["subject"]);
     assert_eq!(mine["predicateType"], theirs["predicateType"]);
     let ignore = mine["predicate"]["serialization"]["ignore_paths"].clone();
     assert!(ignore.as_array().unwrap().iter().any(|p| p == "model.sig"));
-    assert!(ignore.as_array().unwrap().iter().any(|p| p == "provenance.json"));
+    assert!(
+        ignore
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "provenance.json")
+    );
     let hint = ours.bundle.key_hint().unwrap();
     let pem = key.verifying_key().public_key_pem().to_owned();
-    assert_eq!(hint, hex::encode(rampart_registry::sha256_bytes(pem.as_bytes())));
+    assert_eq!(
+        hint,
+        hex::encode(rampart_registry::sha256_bytes(pem.as_bytes()))
+    );
 }
 
 #[test]
 fn rampart_signed_model_verifies_and_detects_tampering() {
     let (_tmp, dir) = python_model();
     let key = EcdsaSigningKey::generate().unwrap();
-    let signed = sign_model_to_file(&dir, &key, &SignOptions::default()).unwrap().0;
+    let signed = sign_model_to_file(&dir, &key, &SignOptions::default())
+        .unwrap()
+        .0;
     let trust = TrustPolicy::single(key.verifying_key(), "k", &["model"]).unwrap();
     let reread = python_bundle(&dir);
     assert_eq!(reread, signed.bundle);
@@ -206,8 +241,14 @@ fn loads_are_audited_and_reads_recheck_digests() {
     // Swap a file after verification: the read is refused and audited.
     std::fs::write(dir.join("config.json"), b"{\"evil\":true}").unwrap();
     let err = model.read_file("config.json", &sink).unwrap_err();
-    assert!(matches!(err, RegistryError::ChangedAfterVerification { .. }), "{err}");
-    assert_eq!(sink.kinds(), [AuditKind::ModelLoaded, AuditKind::ModelRefused]);
+    assert!(
+        matches!(err, RegistryError::ChangedAfterVerification { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        sink.kinds(),
+        [AuditKind::ModelLoaded, AuditKind::ModelRefused]
+    );
 
     // A fresh load of the tampered directory is refused and audited.
     let err = load_model(&dir, &python_trust(), &sink, &LoadOptions::default()).unwrap_err();
@@ -261,8 +302,15 @@ fn pinned_models_verify_by_digest() {
 
     std::fs::remove_file(dir.join("tokenizer/empty.txt")).unwrap();
     let err = pinned.load(&dir, &sink).unwrap_err();
-    assert!(err.to_string().contains("missing file(s): `tokenizer/empty.txt`"), "{err}");
-    assert_eq!(sink.kinds(), [AuditKind::ModelLoaded, AuditKind::ModelRefused]);
+    assert!(
+        err.to_string()
+            .contains("missing file(s): `tokenizer/empty.txt`"),
+        "{err}"
+    );
+    assert_eq!(
+        sink.kinds(),
+        [AuditKind::ModelLoaded, AuditKind::ModelRefused]
+    );
 }
 
 #[test]
@@ -283,4 +331,16 @@ fn loads_land_in_the_transparency_log() {
     assert!(model.read_file("weights.bin", &log).is_err());
     let report = log.verify().unwrap();
     assert_eq!(report.entries, 2);
+}
+
+#[test]
+fn signing_can_be_audited() {
+    let (_tmp, dir) = python_model();
+    let key = EcdsaSigningKey::generate().unwrap();
+    let (signed, path) = sign_model_to_file(&dir, &key, &SignOptions::default()).unwrap();
+    let sink = MemoryAudit::default();
+    rampart_registry::audit_signed(&sink, "trainer", &dir, &signed, &path).unwrap();
+    let events = sink.events.lock().unwrap();
+    assert_eq!(events[0].kind, AuditKind::ModelSigned);
+    assert_eq!(events[0].details["key_id"], signed.key_id.as_str());
 }

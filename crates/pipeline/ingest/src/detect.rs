@@ -3,7 +3,7 @@
 //! Detection looks at content, never at file names alone: the magic of binary formats, the
 //! header lines of Zeek TSV, the keys of the first JSON record (the first line, the first
 //! element of an array, or the first document), and the header or shape of the first CSV row.
-//! Inputs Rampart recognises but does not read (Linux auditd, AWS CloudTrail) and inputs
+//! Inputs Rampart recognises but does not read (Linux auditd, AWS `CloudTrail`) and inputs
 //! nothing matches get a reason that starts with `unsupported format`, which the caller turns
 //! into a dead letter.
 //!
@@ -64,9 +64,13 @@ fn unsupported(what: &str) -> Detection {
     Detection::Unsupported(format!("unsupported format: {what}"))
 }
 
-/// Binary data: NUL bytes, or mostly control bytes, in the first kilobyte.
+/// Binary data: NUL bytes, or mostly control bytes, in the first line (at most a kilobyte).
+/// Later lines do not count: a text log with one damaged line is still a text log, and its
+/// reader turns that line into a dead letter.
 fn looks_binary(text: &[u8]) -> bool {
     let sample = text.get(..1024).unwrap_or(text);
+    let sample =
+        memchr::memchr(b'\n', sample).map_or(sample, |end| sample.get(..end).unwrap_or(sample));
     if sample.contains(&0) {
         return true;
     }
@@ -97,10 +101,8 @@ fn detect_json(text: &[u8]) -> Detection {
 /// document of the head (pretty-printed JSON).
 fn first_line_or_document(text: &[u8]) -> Option<Value> {
     let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
-    if let Some(line) = text.get(..line_end) {
-        if let Ok(value) = serde_json::from_slice::<Value>(line) {
-            return Some(value);
-        }
+    if let Some(Ok(value)) = text.get(..line_end).map(serde_json::from_slice::<Value>) {
+        return Some(value);
     }
     serde_json::Deserializer::from_slice(text)
         .into_iter::<Value>()
@@ -153,12 +155,14 @@ fn sniff_keys(text: &[u8]) -> Detection {
     let has = |needle: &[u8]| memchr::memmem::find(&compact, needle).is_some();
     if has(br#""type":"bundle""#) {
         Detection::Format(Format::Stix)
-    } else if has(br#""event_type":"#) && has(br#""timestamp":"#) {
+    } else if has(br#""event_type":"#) {
         Detection::Format(Format::SuricataEve)
     } else if has(br#""class_uid":"#) {
         Detection::Format(Format::Ocsf)
-    } else if has(br#""System":{"#) && has(br#""Event":{"#) {
+    } else if has(br#""System":{"#) && has(br#""Event":{"#) || has(br#""EventID":"#) {
         Detection::Format(Format::WindowsJson)
+    } else if has(br#""ts":"#) && (has(br#""uid":"#) || has(br#""id.orig_h":"#)) {
+        Detection::Format(Format::Zeek)
     } else {
         unsupported("JSON whose first record could not be parsed within the first 64 KiB")
     }
@@ -213,7 +217,9 @@ fn classify_object(object: &Map<String, Value>) -> Detection {
             "dns",
             "agent",
         ];
-        if is_object("ecs") || is_object("event") || groups.iter().filter(|g| is_object(g)).count() >= 2
+        if is_object("ecs")
+            || is_object("event")
+            || groups.iter().filter(|g| is_object(g)).count() >= 2
         {
             return Detection::Format(Format::Ecs);
         }
@@ -234,11 +240,17 @@ fn detect_text(text: &[u8]) -> Detection {
     if line.starts_with("type=") && line.contains(" msg=audit(") {
         return unsupported("Linux auditd log");
     }
-    if line.contains(',') {
+    // Prose has commas too: only short, comma-separated cells look like a CSV row.
+    let looks_csv = !line.starts_with('#')
+        && line.split(',').count() >= 3
+        && line.split(',').all(|cell| cell.len() <= 64);
+    if looks_csv {
         if let Some(format) = detect_flow_csv(line) {
             return Detection::Format(format);
         }
-        return unsupported("CSV that matches none of the NSL-KDD, CIC-IDS2017 and UNSW-NB15 layouts");
+        return unsupported(
+            "CSV that matches none of the NSL-KDD, CIC-IDS2017 and UNSW-NB15 layouts",
+        );
     }
     unsupported("text that matches no reader")
 }
@@ -250,8 +262,12 @@ fn detect_flow_csv(line: &str) -> Option<Format> {
     let cic = has("Flow Duration") && (has("Label") || has("Dst Port") || has("Destination Port"));
     let unsw = has("sttl") && has("dttl") && (has("sbytes") || has("dbytes"));
     let nsl = matches!(fields.len(), 41..=43)
-        && fields.get(1).is_some_and(|proto| matches!(*proto, "tcp" | "udp" | "icmp"))
-        && fields.first().is_some_and(|duration| duration.parse::<f64>().is_ok());
+        && fields
+            .get(1)
+            .is_some_and(|proto| matches!(*proto, "tcp" | "udp" | "icmp"))
+        && fields
+            .first()
+            .is_some_and(|duration| duration.parse::<f64>().is_ok());
     (cic || unsw || nsl).then_some(Format::FlowCsv)
 }
 
@@ -268,18 +284,42 @@ mod tests {
 
     #[test]
     fn detects_json_formats_by_keys() {
-        assert_eq!(format(br#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1"}"#), Some(Format::Zeek));
-        assert_eq!(format(br#"{"class_uid":4001,"category_uid":4,"time":1}"#), Some(Format::Ocsf));
-        assert_eq!(format(br#"{"@timestamp":"2020-01-01T00:00:00Z","event":{"kind":"event"}}"#), Some(Format::Ecs));
-        assert_eq!(format(br#"{"@timestamp":"x","EventID":4688,"Hostname":"h","SourceName":"s"}"#), Some(Format::WindowsJson));
-        assert_eq!(format(br#"{"Event":{"System":{"EventID":1}}}"#), Some(Format::WindowsJson));
-        assert_eq!(format(b"{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": []\n}"), Some(Format::Stix));
-        assert_eq!(format(b"[\n  {\n    \"timestamp\": \"t\",\n    \"event_type\": \"alert\"\n  }\n]"), Some(Format::SuricataEve));
+        assert_eq!(
+            format(br#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1"}"#),
+            Some(Format::Zeek)
+        );
+        assert_eq!(
+            format(br#"{"class_uid":4001,"category_uid":4,"time":1}"#),
+            Some(Format::Ocsf)
+        );
+        assert_eq!(
+            format(br#"{"@timestamp":"2020-01-01T00:00:00Z","event":{"kind":"event"}}"#),
+            Some(Format::Ecs)
+        );
+        assert_eq!(
+            format(br#"{"@timestamp":"x","EventID":4688,"Hostname":"h","SourceName":"s"}"#),
+            Some(Format::WindowsJson)
+        );
+        assert_eq!(
+            format(br#"{"Event":{"System":{"EventID":1}}}"#),
+            Some(Format::WindowsJson)
+        );
+        assert_eq!(
+            format(b"{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": []\n}"),
+            Some(Format::Stix)
+        );
+        assert_eq!(
+            format(b"[\n  {\n    \"timestamp\": \"t\",\n    \"event_type\": \"alert\"\n  }\n]"),
+            Some(Format::SuricataEve)
+        );
     }
 
     #[test]
     fn detects_text_and_binary_formats() {
-        assert_eq!(format(b"#separator \\x09\n#set_separator\t,\n"), Some(Format::Zeek));
+        assert_eq!(
+            format(b"#separator \\x09\n#set_separator\t,\n"),
+            Some(Format::Zeek)
+        );
         assert_eq!(format(b"ElfFile\0rest"), Some(Format::Evtx));
         assert_eq!(
             format(b"0,tcp,ftp_data,SF,491,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,0.00,0.00,0.00,0.00,1.00,0.00,0.00,150,25,0.17,0.03,0.17,0.00,0.00,0.00,0.05,0.00,normal,20\n"),

@@ -30,6 +30,10 @@ use rampart_core::{DeadLetter, Position};
 
 use crate::{Delivery, Frame, Limits, RawRecord, RecordBatch, RecordParser, SourceInfo};
 
+mod array;
+
+pub use array::json_array_elements;
+
 /// One input being read: its name and its bytes, not yet consumed.
 pub struct Input<'a> {
     /// Where the bytes come from, shared by every batch of this input.
@@ -290,251 +294,13 @@ fn first_non_blank(reader: &mut dyn BufRead) -> std::io::Result<Option<u8>> {
             Ok(chunk) => {
                 // A stream of only whitespace in its first buffer is too odd to be worth
                 // consuming: treat it as lines, which skip blank ones.
-                return Ok(chunk
-                    .iter()
-                    .copied()
-                    .find(|byte| !byte.is_ascii_whitespace() && *byte != 0xEF && *byte != 0xBB && *byte != 0xBF));
+                return Ok(chunk.iter().copied().find(|byte| {
+                    !byte.is_ascii_whitespace() && *byte != 0xEF && *byte != 0xBB && *byte != 0xBF
+                }));
             }
             Err(error) if error.kind() == ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
-    }
-}
-
-/// Where the array scanner is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ArrayState {
-    /// Before the opening `[`.
-    Open,
-    /// Between elements (whitespace and commas).
-    Between,
-    /// Inside an element, outside any string.
-    Element,
-    /// Inside a string of an element.
-    Text,
-    /// Right after a backslash inside a string.
-    Escape,
-    /// After the closing `]`.
-    Closed,
-}
-
-/// Frames the elements of one top-level JSON array ([`Position::Offset`] of each element).
-///
-/// Scalars between commas are elements too (the parser decides what to make of them). An
-/// element over the record cap becomes a bad frame; a stream that ends inside an element or
-/// before the closing `]` yields a bad frame for what is left; bytes after the closing `]`
-/// other than whitespace yield one bad frame.
-#[expect(
-    clippy::too_many_lines,
-    reason = "one state machine over bytes; splitting it scatters the state"
-)]
-pub fn json_array_elements(input: &mut Input<'_>, limits: &Limits, sink: &mut RecordSink<'_>) {
-    let max = limits.max_record_bytes;
-    let mut state = ArrayState::Open;
-    let mut offset: u64 = 0;
-    let mut element = Vec::new();
-    let mut element_start: u64 = 0;
-    let mut element_len: u64 = 0;
-    let mut over = false;
-    let mut depth: u64 = 0;
-    let mut trailing: Option<(u64, Vec<u8>)> = None;
-    loop {
-        let chunk = match input.reader.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-            Err(error) => {
-                sink.push(bad(
-                    element,
-                    Position::Offset(offset),
-                    format!("read failed at byte {offset}: {error}"),
-                ));
-                return;
-            }
-        };
-        if chunk.is_empty() {
-            break;
-        }
-        let mut consumed = 0usize;
-        // `taken_from` marks where the current element's bytes start inside this chunk.
-        let mut taken_from: Option<usize> = None;
-        for (at, &byte) in chunk.iter().enumerate() {
-            consumed = at + 1;
-            match state {
-                ArrayState::Open => {
-                    if byte == b'[' {
-                        state = ArrayState::Between;
-                    } else if !(byte.is_ascii_whitespace() || matches!(byte, 0xEF | 0xBB | 0xBF)) {
-                        let head = chunk.get(at..).unwrap_or_default();
-                        let keep = head.get(..head.len().min(DeadLetter::RAW_CAP)).unwrap_or(head);
-                        sink.push(bad(
-                            keep.to_vec(),
-                            Position::Offset(offset + at as u64),
-                            "expected a JSON array starting with `[`".to_owned(),
-                        ));
-                        return;
-                    }
-                }
-                ArrayState::Between => {
-                    if byte == b']' {
-                        state = ArrayState::Closed;
-                    } else if !(byte.is_ascii_whitespace() || byte == b',') {
-                        state = if byte == b'"' {
-                            ArrayState::Text
-                        } else {
-                            ArrayState::Element
-                        };
-                        depth = u64::from(matches!(byte, b'{' | b'['));
-                        element_start = offset + at as u64;
-                        element_len = 0;
-                        over = false;
-                        element.clear();
-                        taken_from = Some(at);
-                    }
-                }
-                ArrayState::Element => {
-                    let ends = match byte {
-                        b'{' | b'[' => {
-                            depth += 1;
-                            false
-                        }
-                        b'}' | b']' if depth > 0 => {
-                            depth -= 1;
-                            depth == 0
-                        }
-                        b'"' => {
-                            state = ArrayState::Text;
-                            false
-                        }
-                        // A scalar element ends before a comma, a closing bracket or blank.
-                        b',' | b']' if depth == 0 => {
-                            let from = taken_from.take().unwrap_or(0);
-                            take(&mut element, &mut element_len, &mut over, max, chunk.get(from..at));
-                            emit(sink, &mut element, element_start, element_len, over, max);
-                            state = if byte == b']' {
-                                ArrayState::Closed
-                            } else {
-                                ArrayState::Between
-                            };
-                            continue;
-                        }
-                        _ => depth == 0 && byte.is_ascii_whitespace(),
-                    };
-                    if ends {
-                        let from = taken_from.take().unwrap_or(0);
-                        take(&mut element, &mut element_len, &mut over, max, chunk.get(from..=at));
-                        emit(sink, &mut element, element_start, element_len, over, max);
-                        state = ArrayState::Between;
-                    }
-                }
-                ArrayState::Text => match byte {
-                    b'\\' => state = ArrayState::Escape,
-                    b'"' if depth == 0 => {
-                        let from = taken_from.take().unwrap_or(0);
-                        take(&mut element, &mut element_len, &mut over, max, chunk.get(from..=at));
-                        emit(sink, &mut element, element_start, element_len, over, max);
-                        state = ArrayState::Between;
-                    }
-                    b'"' => state = ArrayState::Element,
-                    _ => {}
-                },
-                ArrayState::Escape => state = ArrayState::Text,
-                ArrayState::Closed => {
-                    if !byte.is_ascii_whitespace() {
-                        let head = chunk.get(at..).unwrap_or_default();
-                        let keep = head.get(..head.len().min(DeadLetter::RAW_CAP)).unwrap_or(head);
-                        trailing = Some((offset + at as u64, keep.to_vec()));
-                        consumed = chunk.len();
-                        break;
-                    }
-                }
-            }
-        }
-        if matches!(
-            state,
-            ArrayState::Element | ArrayState::Text | ArrayState::Escape
-        ) {
-            let from = taken_from.unwrap_or(0);
-            take(&mut element, &mut element_len, &mut over, max, chunk.get(from..consumed));
-        }
-        input.reader.consume(consumed);
-        offset += consumed as u64;
-        if trailing.is_some() {
-            break;
-        }
-    }
-    if let Some((at, head)) = trailing {
-        sink.push(bad(
-            head,
-            Position::Offset(at),
-            "unexpected bytes after the closing `]` of the JSON array".to_owned(),
-        ));
-        return;
-    }
-    match state {
-        ArrayState::Element | ArrayState::Text | ArrayState::Escape => {
-            if over || depth > 0 || state != ArrayState::Element {
-                element.truncate(DeadLetter::RAW_CAP);
-                sink.push(bad(
-                    element,
-                    Position::Offset(element_start),
-                    format!("truncated JSON array element: input ends after {element_len} bytes of it"),
-                ));
-            } else {
-                // A scalar right before the end of input: complete, but the `]` is missing.
-                emit(sink, &mut element, element_start, element_len, over, max);
-                sink.push(bad(
-                    Vec::new(),
-                    Position::Offset(offset),
-                    "truncated JSON array: input ends before the closing `]`".to_owned(),
-                ));
-            }
-        }
-        ArrayState::Between => sink.push(bad(
-            Vec::new(),
-            Position::Offset(offset),
-            "truncated JSON array: input ends before the closing `]`".to_owned(),
-        )),
-        ArrayState::Open | ArrayState::Closed => {}
-    }
-}
-
-/// Appends a piece of the current element, switching to keep-the-head mode over the cap.
-fn take(element: &mut Vec<u8>, len: &mut u64, over: &mut bool, max: usize, piece: Option<&[u8]>) {
-    let piece = piece.unwrap_or_default();
-    *len += piece.len() as u64;
-    if *over {
-        return;
-    }
-    if element.len() + piece.len() > max {
-        *over = true;
-        let room = DeadLetter::RAW_CAP.saturating_sub(element.len());
-        element.extend_from_slice(piece.get(..room.min(piece.len())).unwrap_or_default());
-        element.truncate(DeadLetter::RAW_CAP);
-        element.shrink_to_fit();
-    } else {
-        element.extend_from_slice(piece);
-    }
-}
-
-/// Pushes the finished element as a record (or a bad frame when it was over the cap).
-fn emit(
-    sink: &mut RecordSink<'_>,
-    element: &mut Vec<u8>,
-    start: u64,
-    len: u64,
-    over: bool,
-    max: usize,
-) {
-    let bytes = std::mem::take(element);
-    let position = Position::Offset(start);
-    if over {
-        sink.push(bad(
-            bytes,
-            position,
-            format!("JSON array element of {len} bytes exceeds the record cap of {max} bytes (`max_record_bytes`)"),
-        ));
-    } else {
-        sink.push(Frame::Record(RawRecord { bytes, position }));
     }
 }
 
@@ -564,4 +330,222 @@ pub fn whole_document(input: &mut Input<'_>, limits: &Limits) -> Result<Vec<u8>,
         ));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::{BufReader, Read};
+
+    use chrono::Utc;
+    use proptest::prelude::*;
+    use rampart_core::{Format, Ingested};
+
+    use super::*;
+
+    pub(crate) struct Nop;
+
+    impl RecordParser for Nop {
+        fn format(&self) -> Format {
+            Format::SuricataEve
+        }
+        fn parser_id(&self) -> &'static str {
+            "nop/1"
+        }
+        fn parse(&self, _: &RawRecord, _: &SourceInfo, _: &mut Vec<Ingested>) {}
+    }
+
+    pub(crate) type Framer = fn(&mut Input<'_>, &Limits, &mut RecordSink<'_>);
+
+    /// Runs a framer over a reader with a small buffer, so records straddle buffer refills.
+    pub(crate) fn frames_with(
+        framer: Framer,
+        reader: impl Read,
+        buffer: usize,
+        limits: &Limits,
+    ) -> Vec<Frame> {
+        let mut reader = BufReader::with_capacity(buffer, reader);
+        let source = Arc::new(SourceInfo {
+            source: "/test".into(),
+            ingested_at: Utc::now(),
+        });
+        let mut out = Vec::new();
+        let mut deliver = |delivery: Delivery| {
+            if let Delivery::Batch(batch) = delivery {
+                out.extend(batch.frames);
+            }
+        };
+        let mut sink = RecordSink::new(Arc::clone(&source), Arc::new(Nop), limits, &mut deliver);
+        let mut input = Input {
+            source,
+            reader: &mut reader,
+        };
+        framer(&mut input, limits, &mut sink);
+        sink.finish();
+        out
+    }
+
+    pub(crate) fn frames(framer: Framer, bytes: &[u8]) -> Vec<Frame> {
+        frames_with(framer, bytes, 5, &Limits::default())
+    }
+
+    pub(crate) fn records(frames: &[Frame]) -> Vec<(String, Position)> {
+        frames
+            .iter()
+            .map(|frame| match frame {
+                Frame::Record(record) => (
+                    String::from_utf8_lossy(&record.bytes).into_owned(),
+                    record.position,
+                ),
+                Frame::Bad { reason, record } => (format!("BAD {reason}"), record.position),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_skip_blanks_strip_crlf_and_count_from_one() {
+        let got = records(&frames(lines, b"a\r\n\n  \nbb\nlast"));
+        assert_eq!(
+            got,
+            [
+                ("a".to_owned(), Position::Line(1)),
+                ("bb".to_owned(), Position::Line(4)),
+                ("last".to_owned(), Position::Line(5))
+            ]
+        );
+    }
+
+    /// Fifty megabytes of one line, produced on the fly so the test holds none of it.
+    struct LongLine {
+        left: usize,
+    }
+
+    impl Read for LongLine {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.left);
+            buf.iter_mut().take(n).for_each(|byte| *byte = b'x');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn fifty_megabyte_line_is_one_bad_frame_and_the_next_lines_are_kept() {
+        let input = b"{\"first\":1}\n"
+            .chain(LongLine { left: 50 << 20 })
+            .chain(&b"\n{\"after\":2}\n{\"after\":3}\n"[..]);
+        let got = frames_with(lines, input, 64 * 1024, &Limits::default());
+        assert_eq!(got.len(), 4);
+        let Frame::Bad { record, reason } = &got[1] else {
+            panic!("{:?}", got[1]);
+        };
+        assert_eq!(record.position, Position::Line(2));
+        assert!(
+            record.bytes.len() <= DeadLetter::RAW_CAP,
+            "kept {} bytes",
+            record.bytes.len()
+        );
+        assert!(record.bytes.capacity() <= DeadLetter::RAW_CAP * 2);
+        assert!(reason.contains("52428800 bytes"), "{reason}");
+        assert_eq!(
+            records(&got[2..]),
+            [
+                ("{\"after\":2}".to_owned(), Position::Line(3)),
+                ("{\"after\":3}".to_owned(), Position::Line(4))
+            ]
+        );
+    }
+
+    #[test]
+    fn json_records_picks_the_framer_from_the_first_byte() {
+        assert_eq!(records(&frames(json_records, b"\n [1,2]")).len(), 2);
+        assert_eq!(
+            records(&frames(json_records, b"{\"a\":1}\n{\"a\":2}\n")).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn whole_document_is_capped() {
+        let limits = Limits {
+            max_document_bytes: 4,
+            ..Limits::default()
+        };
+        let mut reader = BufReader::new(&b"12345"[..]);
+        let source = Arc::new(SourceInfo {
+            source: "/doc".into(),
+            ingested_at: Utc::now(),
+        });
+        let mut input = Input {
+            source: Arc::clone(&source),
+            reader: &mut reader,
+        };
+        assert!(matches!(
+            whole_document(&mut input, &limits),
+            Err(Frame::Bad { .. })
+        ));
+        let mut reader = BufReader::new(&b"1234"[..]);
+        let mut input = Input {
+            source,
+            reader: &mut reader,
+        };
+        assert_eq!(whole_document(&mut input, &limits).unwrap(), b"1234");
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[\\[\\]{}\",\\\\a-z ]{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map("[a-z\\]\\[\"]{1,4}", inner, 0..4)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn framers_never_panic_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512), buffer in 1usize..64, cap in 1usize..64) {
+            let limits = Limits { max_record_bytes: cap, ..Limits::default() };
+            for framer in [lines as Framer, json_array_elements, json_records] {
+                let got = frames_with(framer, bytes.as_slice(), buffer, &limits);
+                for frame in got {
+                    let (Frame::Record(record) | Frame::Bad { record, .. }) = frame;
+                    prop_assert!(record.bytes.len() <= cap.max(DeadLetter::RAW_CAP));
+                }
+            }
+        }
+
+        #[test]
+        fn array_elements_round_trip(values in prop::collection::vec(json_value(), 0..8), pretty in any::<bool>(), buffer in 1usize..32) {
+            let array = serde_json::Value::Array(values.clone());
+            let text = if pretty { serde_json::to_vec_pretty(&array).unwrap() } else { serde_json::to_vec(&array).unwrap() };
+            let got = frames_with(json_array_elements, text.as_slice(), buffer, &Limits::default());
+            let parsed: Vec<serde_json::Value> = got
+                .iter()
+                .map(|frame| match frame {
+                    Frame::Record(record) => serde_json::from_slice(&record.bytes).unwrap(),
+                    Frame::Bad { reason, .. } => panic!("{reason}"),
+                })
+                .collect();
+            prop_assert_eq!(parsed, values);
+        }
+
+        #[test]
+        fn lines_round_trip(lines_in in prop::collection::vec("[^\r\n]{0,40}", 0..20), buffer in 1usize..32) {
+            let text = lines_in.join("\n");
+            let got = frames_with(lines, text.as_bytes(), buffer, &Limits::default());
+            let expected: Vec<(String, Position)> = lines_in
+                .iter()
+                .enumerate()
+                .filter(|(_, line)| !is_blank(line.as_bytes()))
+                .map(|(index, line)| (line.clone(), Position::Line(index as u64 + 1)))
+                .collect();
+            prop_assert_eq!(records(&got), expected);
+        }
+    }
 }

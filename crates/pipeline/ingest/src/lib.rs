@@ -24,8 +24,8 @@
 //! ```
 
 pub mod detect;
-pub mod frame;
 mod formats;
+pub mod frame;
 mod limits;
 mod record;
 mod source;
@@ -197,7 +197,9 @@ pub fn read_all(paths: &[PathBuf], options: &ReadOptions) -> Result<Vec<Ingested
 /// [`read_bytes`], parsed synchronously.
 pub fn read_bytes_all(name: &str, bytes: &[u8], options: &ReadOptions) -> Vec<Ingested> {
     let mut out = Vec::new();
-    read_bytes(name, bytes, options, &mut |delivery| collect(delivery, &mut out));
+    read_bytes(name, bytes, options, &mut |delivery| {
+        collect(delivery, &mut out);
+    });
     out
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Containers are recognised by their magic bytes, not their names: gzip (`1f 8b`), zip
 //! (`PK\3\4`) and tar (`ustar` at byte 257), nested up to [`MAX_NESTING`] levels (a zip of zips,
-//! a `.tar.gz` holding a `.json.gz`). Archive members are named `archive!member`. AppleDouble
+//! a `.tar.gz` holding a `.json.gz`). Archive members are named `archive!member`. `AppleDouble`
 //! entries (`__MACOSX/`, `._*`) and, while walking directories, hidden entries (`.*`) are
 //! skipped: they are metadata, not inputs.
 //!
@@ -146,7 +146,7 @@ impl<R: Read> Read for Guard<'_, R> {
     }
 }
 
-/// Whether a path component is metadata rather than input: AppleDouble files and folders.
+/// Whether a path component is metadata rather than input: `AppleDouble` files and folders.
 fn is_apple_double(name: &str) -> bool {
     name.split('/')
         .any(|part| part == "__MACOSX" || part.starts_with("._"))
@@ -178,13 +178,19 @@ impl Walker<'_, '_> {
         let name = path.to_string_lossy().into_owned();
         let metadata = match std::fs::metadata(path) {
             Ok(metadata) => metadata,
-            Err(error) => return self.unreadable(&name, format!("cannot read `{name}`: {error}"), &[]),
+            Err(error) => {
+                return self.unreadable(&name, format!("cannot read `{name}`: {error}"), &[]);
+            }
         };
         if metadata.is_file() {
             return self.file(path, &name);
         }
         if !metadata.is_dir() {
-            return self.unreadable(&name, format!("`{name}` is neither a file nor a directory"), &[]);
+            return self.unreadable(
+                &name,
+                format!("`{name}` is neither a file nor a directory"),
+                &[],
+            );
         }
         // Symbolic links can make a directory its own descendant; real trees are far shallower.
         if depth > 64 {
@@ -192,7 +198,13 @@ impl Walker<'_, '_> {
         }
         let entries = match std::fs::read_dir(path) {
             Ok(entries) => entries,
-            Err(error) => return self.unreadable(&name, format!("cannot list directory `{name}`: {error}"), &[]),
+            Err(error) => {
+                return self.unreadable(
+                    &name,
+                    format!("cannot list directory `{name}`: {error}"),
+                    &[],
+                );
+            }
         };
         let mut children = Vec::new();
         for entry in entries {
@@ -205,7 +217,11 @@ impl Walker<'_, '_> {
                     children.push(entry.path());
                 }
                 Err(error) => {
-                    return self.unreadable(&name, format!("cannot list directory `{name}`: {error}"), &[]);
+                    return self.unreadable(
+                        &name,
+                        format!("cannot list directory `{name}`: {error}"),
+                        &[],
+                    );
                 }
             }
         }
@@ -216,11 +232,15 @@ impl Walker<'_, '_> {
     }
 
     fn file(&mut self, path: &Path, name: &str) {
-        let name = std::fs::canonicalize(path)
-            .map_or_else(|_| name.to_owned(), |path| path.to_string_lossy().into_owned());
+        let name = std::fs::canonicalize(path).map_or_else(
+            |_| name.to_owned(),
+            |path| path.to_string_lossy().into_owned(),
+        );
         let mut file = match File::open(path) {
             Ok(file) => file,
-            Err(error) => return self.unreadable(&name, format!("cannot open `{name}`: {error}"), &[]),
+            Err(error) => {
+                return self.unreadable(&name, format!("cannot open `{name}`: {error}"), &[]);
+            }
         };
         let budget = Budget::new(self.limits());
         let mut magic = [0u8; 4];
@@ -279,7 +299,11 @@ impl Walker<'_, '_> {
                 let mut bytes = Vec::new();
                 let mut limited = rest.take(cap as u64 + 1);
                 if let Err(error) = limited.read_to_end(&mut bytes) {
-                    return self.unreadable(&name, format!("cannot read zip archive `{name}`: {error}"), &bytes);
+                    return self.unreadable(
+                        &name,
+                        format!("cannot read zip archive `{name}`: {error}"),
+                        &bytes,
+                    );
                 }
                 if bytes.len() > cap {
                     return self.unreadable(
@@ -324,7 +348,13 @@ impl Walker<'_, '_> {
     fn zip<R: Read + Seek>(&mut self, name: &str, reader: R, level: u8, budget: &Budget) {
         let mut archive = match zip::ZipArchive::new(reader) {
             Ok(archive) => archive,
-            Err(error) => return self.unreadable(name, format!("cannot read zip archive `{name}`: {error}"), &[]),
+            Err(error) => {
+                return self.unreadable(
+                    name,
+                    format!("cannot read zip archive `{name}`: {error}"),
+                    &[],
+                );
+            }
         };
         let members = archive.len();
         if members > self.limits().max_archive_members {
@@ -342,13 +372,17 @@ impl Walker<'_, '_> {
             let member = match archive.by_index(index) {
                 Ok(member) => member,
                 Err(error) => {
-                    self.unreadable(&format!("{name}!#{index}"), format!("cannot read zip member {index} of `{name}`: {error}"), &[]);
+                    self.unreadable(
+                        &format!("{name}!#{index}"),
+                        format!("cannot read zip member {index} of `{name}`: {error}"),
+                        &[],
+                    );
                     continue;
                 }
             };
             let member_name = member
                 .name()
-                .map_or_else(|_| format!("#{index}"), |text| text.into_owned());
+                .map_or_else(|_| format!("#{index}"), std::borrow::Cow::into_owned);
             if member.is_dir() || is_apple_double(&member_name) {
                 continue;
             }
@@ -386,7 +420,13 @@ impl Walker<'_, '_> {
         let mut archive = tar::Archive::new(reader);
         let entries = match archive.entries() {
             Ok(entries) => entries,
-            Err(error) => return self.unreadable(name, format!("cannot read tar archive `{name}`: {error}"), &[]),
+            Err(error) => {
+                return self.unreadable(
+                    name,
+                    format!("cannot read tar archive `{name}`: {error}"),
+                    &[],
+                );
+            }
         };
         let mut members = 0usize;
         for entry in entries {
@@ -394,7 +434,11 @@ impl Walker<'_, '_> {
                 Ok(entry) => entry,
                 Err(error) => {
                     // A broken tar header leaves no reliable way to find the next member.
-                    return self.unreadable(name, format!("tar archive `{name}` is corrupt after {members} members: {error}"), &[]);
+                    return self.unreadable(
+                        name,
+                        format!("tar archive `{name}` is corrupt after {members} members: {error}"),
+                        &[],
+                    );
                 }
             };
             members += 1;
@@ -405,7 +449,10 @@ impl Walker<'_, '_> {
                     &[],
                 );
             }
-            if !matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::Continuous) {
+            if !matches!(
+                entry.header().entry_type(),
+                tar::EntryType::Regular | tar::EntryType::Continuous
+            ) {
                 continue;
             }
             let member_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();

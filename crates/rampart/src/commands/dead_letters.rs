@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 use rampart_core::RunId;
-use rampart_store::Store as _;
+use rampart_store::{Page, Store as _};
 
 use crate::output::print_json;
 
@@ -22,7 +22,7 @@ pub struct DeadLettersArgs {
 /// Runs `rampart dead-letters`.
 pub fn run(args: &DeadLettersArgs, data_dir: &Path, json: bool) -> anyhow::Result<()> {
     let store = super::open_existing_store(data_dir)?;
-    let letters = store.dead_letters(args.run, args.limit)?;
+    let letters = store.dead_letters(args.run, Page::first(args.limit))?.items;
     if json {
         return print_json(&letters);
     }

@@ -106,10 +106,13 @@ impl SqliteStore {
         // Must precede the first table: a page size applies only to a new database file.
         // 8 KiB pages hold several Suricata-sized rows each and halve the page count of
         // 4 KiB, which measured faster on the write path.
-        conn.pragma_update(None, "page_size", 8192).sql("set page size")?;
+        conn.pragma_update(None, "page_size", std::env::var("XPS").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(8192)).sql("set page size")?;
         conn.pragma_update(None, "journal_mode", "WAL").sql("enable WAL")?;
         configure(&conn, 64 * 1024).sql("configure writer")?;
         schema::migrate(&mut conn, &path)?;
+        if let Ok(v) = std::env::var("XCKPT") { conn.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap_or(1000)).sql("x")?; }
+        if std::env::var("XNOIDX").is_ok() { conn.execute_batch("DROP INDEX events_time; DROP INDEX events_format; DROP INDEX events_run;").sql("x")?; }
+        if std::env::var("XSYNCOFF").is_ok() { conn.pragma_update(None, "synchronous", "OFF").sql("x")?; }
         Ok(Self {
             path,
             options,

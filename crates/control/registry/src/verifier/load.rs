@@ -49,7 +49,10 @@ pub fn load_model(
     audit: &dyn AuditSink,
     options: &LoadOptions,
 ) -> Result<VerifiedModel> {
-    let name = options.model_name.clone().unwrap_or_else(|| model_name(dir));
+    let name = options
+        .model_name
+        .clone()
+        .unwrap_or_else(|| model_name(dir));
     let signature_path = options
         .signature_path
         .clone()

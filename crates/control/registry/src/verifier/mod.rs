@@ -201,7 +201,10 @@ fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
         });
     }
     let file = fs::File::open(path).map_err(|e| RegistryError::io(path, e))?;
-    let size = file.metadata().map_err(|e| RegistryError::io(path, e))?.len();
+    let size = file
+        .metadata()
+        .map_err(|e| RegistryError::io(path, e))?
+        .len();
     if size > MAX_READ_BYTES {
         return Err(RegistryError::TooLarge {
             what: "model file",
@@ -234,7 +237,10 @@ pub fn verify_model_with(
     trust: &TrustPolicy,
     options: &VerifyOptions,
 ) -> Result<VerifiedManifest> {
-    let model = options.model_name.clone().unwrap_or_else(|| model_name(dir));
+    let model = options
+        .model_name
+        .clone()
+        .unwrap_or_else(|| model_name(dir));
     let (payload, key_id, key_name) = verify_signature(bundle, &model, trust)?;
     let statement = Statement::parse(&payload, OMS_PREDICATE_TYPE)?;
     let (signed_name, serialization, expected) = manifest_from_statement(&statement)?;
@@ -282,7 +288,17 @@ fn verify_signature(
         });
     }
     if let Some(hint) = bundle.key_hint() {
-        let Some(key) = trust.keys_for_model(model).find(|k| k.key_id().as_str() == hint) else {
+        let Some(key) = trust
+            .keys_for_model(model)
+            .find(|k| k.key_id().as_str() == hint)
+        else {
+            if let Some(known) = trust.find(hint) {
+                return Err(RegistryError::NotTrustedForModel {
+                    model: model.to_owned(),
+                    key_name: known.name().to_owned(),
+                    key_id: known.key_id().short().to_owned(),
+                });
+            }
             return Err(RegistryError::Untrusted {
                 model: model.to_owned(),
                 key_id: hint.chars().take(64).collect(),

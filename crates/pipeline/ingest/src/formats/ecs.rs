@@ -17,15 +17,17 @@ use std::sync::Arc;
 use rampart_core::{Ecs, Event, Format, Ingested};
 use serde_json::{Map, Value};
 
-use super::{Delivery, Input, Limits, RecordParser, RecordSink, parse_json_object, parse_timestamp};
-use crate::frame;
+use super::{
+    Delivery, Input, Limits, RecordParser, RecordSink, parse_json_object, parse_timestamp,
+};
+use super::windows::json_documents;
 use crate::{RawRecord, SourceInfo};
 
-/// Reads one input of ECS JSON lines (or a JSON array of ECS documents).
+/// Reads one input of ECS documents: JSON lines, a JSON array, or pretty-printed documents.
 pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnMut(Delivery)) {
     let parser: Arc<dyn RecordParser> = Arc::new(EcsJson::new(limits));
     let mut sink = RecordSink::new(Arc::clone(&input.source), parser, limits, deliver);
-    frame::json_records(input, limits, &mut sink);
+    json_documents(input, limits, &mut sink);
     sink.finish();
 }
 
@@ -82,9 +84,7 @@ fn walk(path: String, value: Value, ecs: &mut Ecs, attributes: &mut Map<String, 
             }
         }
         Value::Null => {}
-        Value::Array(items)
-            if path.starts_with("threat") && items.iter().all(Value::is_object) =>
-        {
+        Value::Array(items) if path.starts_with("threat") && items.iter().all(Value::is_object) => {
             for item in &items {
                 collect_threat(&path, item, ecs);
             }
@@ -156,31 +156,58 @@ fn assign(ecs: &mut Ecs, path: &str, value: &Value) -> bool {
         "event.provider" => set!(ecs.event.provider, text(value)),
         "event.dataset" => set!(ecs.event.dataset, text(value)),
         "source.ip" => set!(ecs.source.ip, text(value).and_then(|ip| ip.parse().ok())),
-        "source.port" => set!(ecs.source.port, integer(value).and_then(|n| n.try_into().ok())),
-        "source.bytes" => set!(ecs.source.bytes, integer(value).and_then(|n| n.try_into().ok())),
+        "source.port" => set!(
+            ecs.source.port,
+            integer(value).and_then(|n| n.try_into().ok())
+        ),
+        "source.bytes" => set!(
+            ecs.source.bytes,
+            integer(value).and_then(|n| n.try_into().ok())
+        ),
         "source.packets" => {
-            set!(ecs.source.packets, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.source.packets,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "source.domain" => set!(ecs.source.domain, text(value)),
         "destination.ip" => {
-            set!(ecs.destination.ip, text(value).and_then(|ip| ip.parse().ok()))
+            set!(
+                ecs.destination.ip,
+                text(value).and_then(|ip| ip.parse().ok())
+            )
         }
         "destination.port" => {
-            set!(ecs.destination.port, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.destination.port,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "destination.bytes" => {
-            set!(ecs.destination.bytes, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.destination.bytes,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "destination.packets" => {
-            set!(ecs.destination.packets, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.destination.packets,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "destination.domain" => set!(ecs.destination.domain, text(value)),
         "network.protocol" => set!(ecs.network.protocol, lower(value)),
         "network.transport" => set!(ecs.network.transport, lower(value)),
         "network.direction" => set!(ecs.network.direction, text(value)),
-        "network.bytes" => set!(ecs.network.bytes, integer(value).and_then(|n| n.try_into().ok())),
+        "network.bytes" => set!(
+            ecs.network.bytes,
+            integer(value).and_then(|n| n.try_into().ok())
+        ),
         "network.packets" => {
-            set!(ecs.network.packets, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.network.packets,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "host.name" => set!(ecs.host.name, text(value)),
         "host.ip" => {
@@ -201,12 +228,18 @@ fn assign(ecs: &mut Ecs, path: &str, value: &Value) -> bool {
         "user.domain" => set!(ecs.user.domain, text(value)),
         "user.id" => set!(ecs.user.id, text(value)),
         "process.name" => set!(ecs.process.name, text(value)),
-        "process.pid" => set!(ecs.process.pid, integer(value).and_then(|n| n.try_into().ok())),
+        "process.pid" => set!(
+            ecs.process.pid,
+            integer(value).and_then(|n| n.try_into().ok())
+        ),
         "process.command_line" => set!(ecs.process.command_line, text(value)),
         "process.executable" => set!(ecs.process.executable, text(value)),
         "process.parent.name" => set!(ecs.process.parent.name, text(value)),
         "process.parent.pid" => {
-            set!(ecs.process.parent.pid, integer(value).and_then(|n| n.try_into().ok()))
+            set!(
+                ecs.process.parent.pid,
+                integer(value).and_then(|n| n.try_into().ok())
+            )
         }
         "process.parent.command_line" => set!(ecs.process.parent.command_line, text(value)),
         "process.parent.executable" => set!(ecs.process.parent.executable, text(value)),
@@ -270,7 +303,10 @@ fn timestamp(value: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
 fn list(value: &Value) -> Option<Vec<String>> {
     match value {
         Value::String(text) => Some(vec![text.clone()]),
-        Value::Array(items) => items.iter().map(|item| item.as_str().map(str::to_owned)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect(),
         _ => None,
     }
 }
@@ -347,11 +383,15 @@ mod tests {
 
     #[test]
     fn keeps_values_that_do_not_fit_their_slot() {
-        let event = event(r#"{"source":{"ip":"not-an-ip","port":70000},"host":{"ip":["10.0.0.1","x"]}}"#);
+        let event =
+            event(r#"{"source":{"ip":"not-an-ip","port":70000},"host":{"ip":["10.0.0.1","x"]}}"#);
         assert_eq!(event.ecs.source.ip, None);
         assert_eq!(event.attributes["source.ip"], "not-an-ip");
         assert_eq!(event.attributes["source.port"], 70000);
-        assert_eq!(event.attributes["host.ip"], serde_json::json!(["10.0.0.1", "x"]));
+        assert_eq!(
+            event.attributes["host.ip"],
+            serde_json::json!(["10.0.0.1", "x"])
+        );
     }
 
     #[test]

@@ -106,7 +106,9 @@ fn locate(error: &EvtxError) -> (Position, u64) {
             let at = chunk_offset(*chunk).saturating_add(*offset);
             (Position::Offset(at), at)
         }
-        EvtxError::FailedToParseRecord { record_id, .. } => (Position::Record(*record_id), u64::MAX),
+        EvtxError::FailedToParseRecord { record_id, .. } => {
+            (Position::Record(*record_id), u64::MAX)
+        }
         _ => (Position::Offset(0), u64::MAX),
     }
 }

@@ -87,18 +87,18 @@ pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnM
         }
         None => {
             // Only bad lines (or nothing): deliver them with a parser that knows no layout.
-            if let Some(deliver) = deliver.take() {
-                if !pending_bad.is_empty() {
-                    let parser: Arc<dyn RecordParser> = Arc::new(FlowCsv {
-                        layout: Layout::unknown(),
-                        max_fields: limits.max_fields,
-                    });
-                    let mut sink = RecordSink::new(source, parser, limits, deliver);
-                    for frame in pending_bad {
-                        sink.push(frame);
-                    }
-                    sink.finish();
+            if let Some(deliver) = deliver.take()
+                && !pending_bad.is_empty()
+            {
+                let parser: Arc<dyn RecordParser> = Arc::new(FlowCsv {
+                    layout: Layout::unknown(),
+                    max_fields: limits.max_fields,
+                });
+                let mut sink = RecordSink::new(source, parser, limits, deliver);
+                for frame in pending_bad {
+                    sink.push(frame);
                 }
+                sink.finish();
             }
         }
     }
@@ -245,8 +245,9 @@ fn fill(ecs: &mut Ecs, column: &Column, cell: &str) -> Result<(), String> {
         Slot::ProtocolName => ecs.network.transport = super::protocol_name(cell),
         Slot::Service => {
             // NSL-KDD's `private`/`other` and ICMP pseudo-services are not protocols.
-            ecs.network.protocol = super::protocol_name(cell)
-                .filter(|service| !matches!(service.as_str(), "other" | "private") && !service.ends_with("_i"));
+            ecs.network.protocol = super::protocol_name(cell).filter(|service| {
+                !matches!(service.as_str(), "other" | "private") && !service.ends_with("_i")
+            });
         }
         Slot::Timestamp => ecs.timestamp = timestamp(cell),
         Slot::DurationSeconds => ecs.event.duration = nanos(number(name, cell)?, 1e9),
@@ -277,10 +278,15 @@ fn port(name: &str, cell: &str) -> Result<u16, String> {
 /// `7/7/2017 3:30:00` (original release, day first); both without a zone, taken as UTC.
 fn timestamp(cell: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     super::parse_timestamp(cell).or_else(|| {
-        ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p"]
-            .iter()
-            .find_map(|pattern| chrono::NaiveDateTime::parse_from_str(cell, pattern).ok())
-            .map(|time| time.and_utc())
+        [
+            "%d/%m/%Y %H:%M:%S",
+            "%d/%m/%Y %H:%M",
+            "%d/%m/%Y %I:%M:%S %p",
+            "%d/%m/%Y %I:%M %p",
+        ]
+        .iter()
+        .find_map(|pattern| chrono::NaiveDateTime::parse_from_str(cell, pattern).ok())
+        .map(|time| time.and_utc())
     })
 }
 
@@ -309,7 +315,9 @@ fn split_row(bytes: &[u8], max_fields: usize) -> Result<Vec<String>, String> {
         text.split(',').map(str::to_owned).collect()
     };
     if cells.len() > max_fields {
-        return Err(format!("row has more than {max_fields} columns (`max_fields`)"));
+        return Err(format!(
+            "row has more than {max_fields} columns (`max_fields`)"
+        ));
     }
     Ok(cells)
 }
@@ -338,11 +346,27 @@ mod tests {
         let features = read[0].features.as_ref().unwrap();
         assert_eq!(features.layout, "nsl-kdd");
         assert_eq!(features.values.len(), 41);
-        assert_eq!(features.values[1], ("protocol_type".to_owned(), FeatureValue::Category("tcp".into())));
+        assert_eq!(
+            features.values[1],
+            (
+                "protocol_type".to_owned(),
+                FeatureValue::Category("tcp".into())
+            )
+        );
         assert!(features.values.iter().all(|(name, _)| name != "label"));
-        assert_eq!(read[0].ground_truth.as_ref().unwrap().malicious, Some(false));
+        assert_eq!(
+            read[0].ground_truth.as_ref().unwrap().malicious,
+            Some(false)
+        );
         let neptune = read[1].ground_truth.as_ref().unwrap();
-        assert_eq!((neptune.label.as_str(), neptune.malicious, neptune.category.as_deref()), ("neptune", Some(true), Some("dos")));
+        assert_eq!(
+            (
+                neptune.label.as_str(),
+                neptune.malicious,
+                neptune.category.as_deref()
+            ),
+            ("neptune", Some(true), Some("dos"))
+        );
         assert_eq!(read[0].ecs.source.bytes, Some(491));
         assert_eq!(read[0].ecs.network.transport.as_deref(), Some("tcp"));
         assert_eq!(read[0].ecs.network.protocol.as_deref(), Some("ftp_data"));
@@ -355,13 +379,28 @@ mod tests {
         let read = events("/x/UNSW_NB15_training-set.csv", text);
         assert_eq!(read.len(), 2);
         let normal = read[0].ground_truth.as_ref().unwrap();
-        assert_eq!((normal.label.as_str(), normal.malicious, normal.category.as_deref()), ("Normal", Some(false), None));
+        assert_eq!(
+            (
+                normal.label.as_str(),
+                normal.malicious,
+                normal.category.as_deref()
+            ),
+            ("Normal", Some(false), None)
+        );
         let exploit = read[1].ground_truth.as_ref().unwrap();
-        assert_eq!((exploit.malicious, exploit.category.as_deref()), (Some(true), Some("Exploits")));
+        assert_eq!(
+            (exploit.malicious, exploit.category.as_deref()),
+            (Some(true), Some("Exploits"))
+        );
         let features = read[1].features.as_ref().unwrap();
         assert_eq!(features.layout, "unsw-nb15");
         assert_eq!(features.values.len(), 42);
-        assert!(features.values.iter().all(|(name, _)| !matches!(name.as_str(), "id" | "label" | "attack_cat")));
+        assert!(
+            features
+                .values
+                .iter()
+                .all(|(name, _)| !matches!(name.as_str(), "id" | "label" | "attack_cat"))
+        );
         assert_eq!(read[1].ecs.network.protocol.as_deref(), Some("http"));
         assert_eq!(read[1].ecs.event.duration, Some(500_000_000));
         assert_eq!(read[1].attributes["unsw_nb15.id"], "2");
@@ -377,18 +416,76 @@ mod tests {
         assert_eq!(first.ecs.network.transport.as_deref(), Some("udp"));
         assert_eq!(first.ecs.event.duration, Some(1_000_000));
         let values = &first.features.as_ref().unwrap().values;
-        assert_eq!(values.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["Dst Port", "Protocol", "Flow Duration", "Flow Bytes/s"]);
+        assert_eq!(
+            values
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>(),
+            ["Dst Port", "Protocol", "Flow Duration", "Flow Bytes/s"]
+        );
         assert!(matches!(values[3].1, FeatureValue::Number(n) if n.is_infinite()));
-        assert!(matches!(read[1].features.as_ref().unwrap().values[3].1, FeatureValue::Number(n) if n.is_nan()));
+        assert!(
+            matches!(read[1].features.as_ref().unwrap().values[3].1, FeatureValue::Number(n) if n.is_nan())
+        );
         assert_eq!(first.ground_truth.as_ref().unwrap().malicious, Some(false));
-        assert_eq!(read[1].ground_truth.as_ref().unwrap().category.as_deref(), Some("dos"));
+        assert_eq!(
+            read[1].ground_truth.as_ref().unwrap().category.as_deref(),
+            Some("dos")
+        );
+    }
+
+    fn nsl_parser() -> FlowCsv {
+        FlowCsv {
+            layout: Layout::from_first_line(NSL.lines().next().unwrap_or_default().as_bytes()).0,
+            max_fields: 4096,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_rows_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = nsl_parser().row(&bytes);
+            let (layout, _) = Layout::from_first_line(&bytes);
+            let _ = FlowCsv { layout, max_fields: 64 }.row(&bytes);
+        }
+
+        #[test]
+        fn nsl_kdd_rows_round_trip(
+            numbers in proptest::collection::vec(0u32..100_000, 38),
+            protocol in "tcp|udp|icmp",
+            service in "[a-z_]{1,10}",
+            flag in "SF|S0|REJ|RSTO",
+            label in "normal|neptune|smurf|guess_passwd|buffer_overflow|somethingnew",
+        ) {
+            let mut cells: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+            cells.insert(1, protocol.clone());
+            cells.insert(2, service.clone());
+            cells.insert(3, flag.clone());
+            cells.push(label.clone());
+            let line = cells.join(",");
+            let (_, features, truth, _) = nsl_parser().row(line.as_bytes()).unwrap_or_else(|reason| panic!("{reason}"));
+            proptest::prop_assert_eq!(features.values.len(), 41);
+            for ((_, value), cell) in features.values.iter().zip(&cells) {
+                let expected = match cell.parse::<f64>() {
+                    Ok(number) => FeatureValue::Number(number),
+                    Err(_) => FeatureValue::Category(cell.clone()),
+                };
+                proptest::prop_assert_eq!(value, &expected);
+            }
+            let truth = truth.unwrap();
+            proptest::prop_assert_eq!(truth.malicious, Some(label != "normal"));
+            proptest::prop_assert_eq!(truth.label, label);
+        }
     }
 
     #[test]
     fn wrong_columns_and_bad_numbers_are_dead_letters() {
         let text = "Flow ID,Src IP,Dst Port,Flow Duration,Label\nx,10.0.0.1,80,12,BENIGN\nx,10.0.0.1,80\nx,10.0.0.1,80,twelve,BENIGN\nx,10.0.0.300,80,12,BENIGN\n";
         let read = read_bytes_all("/x/cic.csv", text.as_bytes(), &ReadOptions::default());
-        let kinds: Vec<_> = read.iter().map(|item| matches!(item, Ingested::Event(_))).collect();
+        let kinds: Vec<_> = read
+            .iter()
+            .map(|item| matches!(item, Ingested::Event(_)))
+            .collect();
         assert_eq!(kinds, [true, false, false, false]);
     }
 }

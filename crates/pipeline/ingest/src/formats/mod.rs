@@ -89,7 +89,10 @@ pub(crate) fn parse_json(bytes: &[u8], limits: &Limits) -> Result<Value, String>
 }
 
 /// Parses one JSON record that must be an object (most telemetry formats).
-pub(crate) fn parse_json_object(bytes: &[u8], limits: &Limits) -> Result<Map<String, Value>, String> {
+pub(crate) fn parse_json_object(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Map<String, Value>, String> {
     match parse_json(bytes, limits)? {
         Value::Object(map) => Ok(map),
         other => Err(format!(
@@ -111,7 +114,12 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn check_shape(value: &Value, depth: usize, limits: &Limits, fields: &mut usize) -> Result<(), String> {
+fn check_shape(
+    value: &Value,
+    depth: usize,
+    limits: &Limits,
+    fields: &mut usize,
+) -> Result<(), String> {
     if depth > limits.max_json_depth {
         return Err(format!(
             "JSON nesting deeper than {} levels (`max_json_depth`)",
@@ -182,7 +190,7 @@ pub(crate) fn seconds_to_nanos(seconds: f64) -> Option<i64> {
         clippy::cast_possible_truncation,
         reason = "range is checked first; sub-nanosecond precision is noise"
     )]
-    (nanos.is_finite() && nanos >= 0.0 && nanos < 9.2e18).then(|| nanos.round() as i64)
+    (0.0..9.2e18).contains(&nanos).then(|| nanos.round() as i64)
 }
 
 /// Flattens a JSON object into `attributes` under `prefix` (`suricata.eve.alert.gid`), leaving
@@ -312,7 +320,11 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
 /// The lowercase form of a protocol name, or `None` for placeholders.
 pub(crate) fn protocol_name(text: &str) -> Option<String> {
     let text = text.trim();
-    if text.is_empty() || text == "-" || text.eq_ignore_ascii_case("unknown") || text.eq_ignore_ascii_case("failed") {
+    if text.is_empty()
+        || text == "-"
+        || text.eq_ignore_ascii_case("unknown")
+        || text.eq_ignore_ascii_case("failed")
+    {
         return None;
     }
     Some(text.to_ascii_lowercase())
@@ -339,8 +351,16 @@ mod tests {
             ..Limits::default()
         };
         assert!(parse_json(br#"{"a":{"b":1}}"#, &limits).is_ok());
-        assert!(parse_json(br#"{"a":{"b":{"c":[1]}}}"#, &limits).unwrap_err().contains("max_json_depth"));
-        assert!(parse_json(br#"{"a":1,"b":2,"c":3,"d":4}"#, &limits).unwrap_err().contains("max_fields"));
+        assert!(
+            parse_json(br#"{"a":{"b":{"c":[1]}}}"#, &limits)
+                .unwrap_err()
+                .contains("max_json_depth")
+        );
+        assert!(
+            parse_json(br#"{"a":1,"b":2,"c":3,"d":4}"#, &limits)
+                .unwrap_err()
+                .contains("max_fields")
+        );
     }
 
     #[test]

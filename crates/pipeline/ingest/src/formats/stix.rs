@@ -59,9 +59,8 @@ impl StixObjects {
         };
         let stix_type =
             text("type").ok_or_else(|| "STIX object without a string `type`".to_owned())?;
-        let stix_id = text("id").ok_or_else(|| {
-            format!("STIX object of type `{stix_type}` without a string `id`")
-        })?;
+        let stix_id = text("id")
+            .ok_or_else(|| format!("STIX object of type `{stix_type}` without a string `id`"))?;
         let modified = text("modified");
         Ok(IntelObject {
             stix_id,
@@ -135,28 +134,35 @@ fn split_document(bytes: &[u8]) -> (Vec<Range<usize>>, Option<Failure>) {
     let start = skip_blank(bytes, 0);
     match bytes.get(start) {
         Some(b'[') => array_elements(bytes, start),
-        Some(b'{') => match object_members(bytes, start) {
-            Ok((members, end)) => {
-                if let Some((_, range)) = members.iter().find(|(key, _)| key == "objects") {
-                    if bytes.get(range.start) == Some(&b'[') {
-                        array_elements(bytes, range.start)
-                    } else {
-                        let reason = "the bundle's `objects` is not an array".to_owned();
-                        (Vec::new(), Some((range.start, reason)))
-                    }
-                } else if members.iter().any(|(key, _)| key == "type")
-                    && members.iter().any(|(key, _)| key == "id")
-                {
-                    (vec![start..end], None)
-                } else {
-                    let reason = "not a STIX bundle or object: no `objects` array and no `type` \
-                                  and `id`"
-                        .to_owned();
-                    (Vec::new(), Some((start, reason)))
+        Some(b'{') => {
+            let (members, end) = object_members(bytes, start);
+            if let Some(member) = members.iter().find(|member| member.key == "objects") {
+                if bytes.get(member.start) != Some(&b'[') {
+                    let reason = "the bundle's `objects` is not an array".to_owned();
+                    return (Vec::new(), Some((member.start, reason)));
                 }
+                let (elements, failure) = array_elements(bytes, member.start);
+                // A failure inside `objects` explains itself; one after it still counts.
+                (elements, failure.or(end.err()))
+            } else if let Err(failure) = end {
+                (Vec::new(), Some(failure))
+            } else if members.iter().any(|member| member.key == "type")
+                && members.iter().any(|member| member.key == "id")
+            {
+                (
+                    vec![Range {
+                        start,
+                        end: end.unwrap_or(bytes.len()),
+                    }],
+                    None,
+                )
+            } else {
+                let reason = "not a STIX bundle or object: no `objects` array and no `type` and \
+                              `id`"
+                    .to_owned();
+                (Vec::new(), Some((start, reason)))
             }
-            Err(failure) => (Vec::new(), Some(failure)),
-        },
+        }
         _ => {
             let reason = "not a STIX document: expected a JSON object or array".to_owned();
             (Vec::new(), Some((start, reason)))
@@ -164,32 +170,49 @@ fn split_document(bytes: &[u8]) -> (Vec<Range<usize>>, Option<Failure>) {
     }
 }
 
-/// The members of the object at `start` (key and value byte range) and where it ends.
-fn object_members(bytes: &[u8], start: usize) -> Result<(Vec<(String, Range<usize>)>, usize), Failure> {
+/// One member of a JSON object: its key and where its value starts.
+struct Member {
+    key: String,
+    start: usize,
+}
+
+/// The members of the object at `start`, as far as they can be read, and where the object
+/// ends (or why it could not be read to its end).
+fn object_members(bytes: &[u8], start: usize) -> (Vec<Member>, Result<usize, Failure>) {
     let mut members = Vec::new();
     let mut at = skip_blank(bytes, start + 1);
     if bytes.get(at) == Some(&b'}') {
-        return Ok((members, at + 1));
+        return (members, Ok(at + 1));
     }
     loop {
-        let key_end = value_end(bytes, at)
-            .filter(|_| bytes.get(at) == Some(&b'"'))
-            .ok_or_else(|| (at, "malformed JSON: expected an object key".to_owned()))?;
-        let key: String = serde_json::from_slice(bytes.get(at..key_end).unwrap_or_default())
-            .map_err(|error| (at, format!("malformed JSON key: {error}")))?;
+        let Some(key_end) = value_end(bytes, at).filter(|_| bytes.get(at) == Some(&b'"')) else {
+            return (members, Err((at, "malformed JSON: expected an object key".to_owned())));
+        };
+        let key = match serde_json::from_slice::<String>(bytes.get(at..key_end).unwrap_or_default())
+        {
+            Ok(key) => key,
+            Err(error) => return (members, Err((at, format!("malformed JSON key: {error}")))),
+        };
         at = skip_blank(bytes, key_end);
         if bytes.get(at) != Some(&b':') {
-            return Err((at, "malformed JSON: expected `:` after a key".to_owned()));
+            return (members, Err((at, "malformed JSON: expected `:` after a key".to_owned())));
         }
         let value_start = skip_blank(bytes, at + 1);
-        let end = value_end(bytes, value_start)
-            .ok_or_else(|| (value_start, truncated(bytes, value_start)))?;
-        members.push((key, value_start..end));
+        members.push(Member {
+            key,
+            start: value_start,
+        });
+        let Some(end) = value_end(bytes, value_start) else {
+            return (members, Err((value_start, truncated(bytes, value_start))));
+        };
         at = skip_blank(bytes, end);
         match bytes.get(at) {
             Some(b',') => at = skip_blank(bytes, at + 1),
-            Some(b'}') => return Ok((members, at + 1)),
-            _ => return Err((at, "malformed JSON: expected `,` or `}` in an object".to_owned())),
+            Some(b'}') => return (members, Ok(at + 1)),
+            _ => {
+                let reason = "malformed JSON: expected `,` or `}` in an object".to_owned();
+                return (members, Err((at, reason)));
+            }
         }
     }
 }
@@ -289,8 +312,9 @@ fn skip_blank(bytes: &[u8], from: usize) -> usize {
     bytes
         .get(from..)
         .and_then(|rest| {
-            rest.iter()
-                .position(|&byte| !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF))
+            rest.iter().position(|&byte| {
+                !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF)
+            })
         })
         .map_or(bytes.len().max(from), |skip| from + skip)
 }
@@ -316,10 +340,16 @@ mod tests {
             ingested_at: chrono::Utc::now(),
         };
         let mut out = Vec::new();
-        frame_document(text.as_bytes(), &Limits::default(), &mut |frame| match frame {
-            Frame::Record(record) => parser.parse(&record, &source, &mut out),
-            Frame::Bad { record, reason } => out.push(parser.dead_letter(&record, &source, reason)),
-        });
+        frame_document(
+            text.as_bytes(),
+            &Limits::default(),
+            &mut |frame| match frame {
+                Frame::Record(record) => parser.parse(&record, &source, &mut out),
+                Frame::Bad { record, reason } => {
+                    out.push(parser.dead_letter(&record, &source, reason));
+                }
+            },
+        );
         out
     }
 
@@ -343,12 +373,19 @@ mod tests {
             ]}"#,
         );
         assert_eq!(out.len(), 5);
-        let Ingested::Intel(indicator) = &out[0] else { panic!("{out:?}") };
+        let Ingested::Intel(indicator) = &out[0] else {
+            panic!("{out:?}")
+        };
         assert_eq!(indicator.stix_type, "indicator");
-        assert_eq!(indicator.modified.as_deref(), Some("2014-05-08T09:00:00.000Z"));
+        assert_eq!(
+            indicator.modified.as_deref(),
+            Some("2014-05-08T09:00:00.000Z")
+        );
         assert!(matches!(&out[1], Ingested::Intel(custom) if custom.stix_type == "x-custom-thing"));
         assert!(matches!(&out[2], Ingested::DeadLetter(letter) if letter.reason.contains("`id`")));
-        assert!(matches!(&out[3], Ingested::DeadLetter(letter) if letter.reason.contains("`type`")));
+        assert!(
+            matches!(&out[3], Ingested::DeadLetter(letter) if letter.reason.contains("`type`"))
+        );
         assert!(matches!(&out[4], Ingested::DeadLetter(_)));
         let positions: Vec<_> = out.iter().map(position).collect();
         assert_eq!(positions, (0..5).map(Position::Index).collect::<Vec<_>>());
@@ -357,22 +394,40 @@ mod tests {
     #[test]
     fn single_objects_and_arrays_are_read() {
         let single = read_document(r#"{"type":"campaign","id":"campaign--1","name":"x"}"#);
-        assert!(matches!(&single[..], [Ingested::Intel(campaign)] if campaign.stix_id == "campaign--1"));
-        let array = read_document(r#"[{"type":"tool","id":"tool--1"},{"type":"tool","id":"tool--2"}]"#);
+        assert!(
+            matches!(&single[..], [Ingested::Intel(campaign)] if campaign.stix_id == "campaign--1")
+        );
+        let array =
+            read_document(r#"[{"type":"tool","id":"tool--1"},{"type":"tool","id":"tool--2"}]"#);
         assert_eq!(array.len(), 2);
         assert!(read_document(r#"{"type":"bundle","id":"bundle--1","objects":[]}"#).is_empty());
     }
 
     #[test]
     fn broken_documents_keep_what_framed_and_report_the_rest() {
-        let out = read_document(r#"{"type":"bundle","objects":[{"type":"tool","id":"tool--1"},{"type":"tool","id""#);
+        let out = read_document(
+            r#"{"type":"bundle","objects":[{"type":"tool","id":"tool--1"},{"type":"tool","id""#,
+        );
         assert_eq!(out.len(), 2);
         assert!(matches!(&out[0], Ingested::Intel(_)));
-        assert!(matches!(&out[1], Ingested::DeadLetter(letter) if letter.provenance.position == Position::Index(1)));
-        for text in ["", "nonsense", r#"{"$schema":"x"}"#, r#"{"objects":{}}"#, r#"{"a" 1}"#, "[1,"] {
+        assert!(
+            matches!(&out[1], Ingested::DeadLetter(letter) if letter.provenance.position == Position::Index(1))
+        );
+        for text in [
+            "",
+            "nonsense",
+            r#"{"$schema":"x"}"#,
+            r#"{"objects":{}}"#,
+            r#"{"a" 1}"#,
+            "[1,",
+        ] {
             let out = read_document(text);
             assert!(!out.is_empty(), "{text}");
-            assert!(out.iter().all(|item| matches!(item, Ingested::DeadLetter(_))), "{text}");
+            assert!(
+                out.iter()
+                    .all(|item| matches!(item, Ingested::DeadLetter(_))),
+                "{text}"
+            );
         }
     }
 }

@@ -11,14 +11,23 @@ use std::sync::Arc;
 use rampart_core::{Ecs, Event, Format, Ingested};
 use serde_json::{Map, Value};
 
-use super::{Delivery, Fields, Input, Limits, RecordParser, RecordSink, parse_json_object, protocol_name};
+use super::{
+    Delivery, Fields, Input, Limits, RecordParser, RecordSink, parse_json_object, protocol_name,
+};
 use crate::{RawRecord, SourceInfo, frame};
 
 /// Parser name and version recorded in provenance.
 const PARSER_ID: &str = "suricata-eve/1";
 
 /// Top-level keys whose values ECS holds exactly, left out of the attributes.
-const MAPPED: [&str; 6] = ["timestamp", "src_ip", "src_port", "dest_ip", "dest_port", "proto"];
+const MAPPED: [&str; 6] = [
+    "timestamp",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "proto",
+];
 
 /// Reads one EVE input (lines or an array).
 pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnMut(Delivery)) {
@@ -71,7 +80,14 @@ fn to_ecs(eve: &Fields<'_>) -> Result<Ecs, String> {
     };
     let event_type = eve.str("event_type").unwrap_or_default();
     ecs.event.dataset = Some("suricata.eve".to_owned());
-    ecs.event.kind = Some(if event_type == "alert" { "alert" } else { "event" }.to_owned());
+    ecs.event.kind = Some(
+        if event_type == "alert" {
+            "alert"
+        } else {
+            "event"
+        }
+        .to_owned(),
+    );
     let (categories, types): (&[&str], &[&str]) = match event_type {
         "alert" => (&["network", "intrusion_detection"], &["info"]),
         "flow" | "netflow" => (&["network"], &["connection"]),
@@ -88,10 +104,13 @@ fn to_ecs(eve: &Fields<'_>) -> Result<Ecs, String> {
     ecs.destination.ip = eve.ip("dest_ip")?;
     ecs.destination.port = eve.port("dest_port")?;
     ecs.network.transport = eve.text("proto").as_deref().and_then(protocol_name);
-    ecs.network.protocol = eve
-        .str("app_proto")
-        .and_then(protocol_name)
-        .or_else(|| matches!(event_type, "dns" | "http" | "tls" | "smb" | "ssh" | "ftp" | "smtp" | "dhcp").then(|| event_type.to_owned()));
+    ecs.network.protocol = eve.str("app_proto").and_then(protocol_name).or_else(|| {
+        matches!(
+            event_type,
+            "dns" | "http" | "tls" | "smb" | "ssh" | "ftp" | "smtp" | "dhcp"
+        )
+        .then(|| event_type.to_owned())
+    });
     ecs.host.name = eve.str("host").map(str::to_owned);
 
     if let Some(flow) = eve.object("flow") {
@@ -122,10 +141,8 @@ fn to_ecs(eve: &Fields<'_>) -> Result<Ecs, String> {
     if let Some(http) = eve.object("http") {
         map_http(&mut ecs, &http);
     }
-    if let Some(tls) = eve.object("tls") {
-        if let Some(sni) = tls.str("sni") {
-            ecs.destination.domain = Some(sni.to_owned());
-        }
+    if let Some(sni) = eve.object("tls").and_then(|tls| tls.str("sni")) {
+        ecs.destination.domain = Some(sni.to_owned());
     }
     if let Some(file) = eve.object("fileinfo") {
         map_file(&mut ecs, &file);
@@ -239,7 +256,10 @@ mod tests {
             panic!("expected an event");
         };
         let ecs = &event.ecs;
-        assert_eq!(ecs.timestamp.unwrap().to_rfc3339(), "2018-03-24T20:37:19.037299+00:00");
+        assert_eq!(
+            ecs.timestamp.unwrap().to_rfc3339(),
+            "2018-03-24T20:37:19.037299+00:00"
+        );
         assert_eq!(ecs.event.kind.as_deref(), Some("alert"));
         assert_eq!(ecs.rule.id.as_deref(), Some("2001219"));
         assert_eq!(ecs.event.severity, Some(2));
@@ -248,6 +268,67 @@ mod tests {
         assert_eq!(ecs.network.bytes, Some(74));
         assert_eq!(event.attributes["suricata.eve.alert.gid"], 1);
         assert!(!event.attributes.contains_key("suricata.eve.src_ip"));
+    }
+
+    fn parse_bytes(bytes: &[u8]) -> Vec<Ingested> {
+        let parser = SuricataEve {
+            limits: Limits::default(),
+        };
+        let record = RawRecord {
+            bytes: bytes.to_vec(),
+            position: Position::Offset(0),
+        };
+        let source = SourceInfo {
+            source: "/eve.json".into(),
+            ingested_at: chrono::Utc::now(),
+        };
+        let mut out = Vec::new();
+        parser.parse(&record, &source, &mut out);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_yield_exactly_one_item(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            proptest::prop_assert_eq!(parse_bytes(&bytes).len(), 1);
+        }
+
+        #[test]
+        fn alerts_round_trip(
+            src in proptest::prelude::any::<std::net::Ipv4Addr>(),
+            dst in proptest::prelude::any::<std::net::Ipv6Addr>(),
+            ports in proptest::prelude::any::<(u16, u16)>(),
+            sid in proptest::prelude::any::<u32>(),
+            severity in 1i64..4,
+            proto in "TCP|UDP|ICMP|SCTP",
+            counts in proptest::prelude::any::<(u32, u32, u16, u16)>(),
+            seconds in 0i64..4_000_000_000,
+            micros in 0u32..1_000_000,
+        ) {
+            let time = chrono::DateTime::from_timestamp(seconds, micros * 1000).unwrap();
+            let line = serde_json::json!({
+                "timestamp": time.format("%Y-%m-%dT%H:%M:%S%.6f+0000").to_string(),
+                "event_type": "alert",
+                "src_ip": src, "src_port": ports.0, "dest_ip": dst, "dest_port": ports.1,
+                "proto": proto,
+                "alert": {"signature_id": sid, "signature": "sig", "category": "cat", "severity": severity},
+                "flow": {"bytes_toserver": counts.0, "bytes_toclient": counts.1, "pkts_toserver": counts.2, "pkts_toclient": counts.3},
+            });
+            let out = parse_bytes(line.to_string().as_bytes());
+            let [Ingested::Event(event)] = out.as_slice() else {
+                panic!("{out:?}");
+            };
+            let ecs = &event.ecs;
+            proptest::prop_assert_eq!(ecs.timestamp, Some(time));
+            proptest::prop_assert_eq!(ecs.source.ip, Some(std::net::IpAddr::V4(src)));
+            proptest::prop_assert_eq!(ecs.destination.ip, Some(std::net::IpAddr::V6(dst)));
+            proptest::prop_assert_eq!((ecs.source.port, ecs.destination.port), (Some(ports.0), Some(ports.1)));
+            proptest::prop_assert_eq!(ecs.rule.id.clone(), Some(sid.to_string()));
+            proptest::prop_assert_eq!(ecs.event.severity, Some(severity));
+            proptest::prop_assert_eq!(ecs.network.transport.clone(), Some(proto.to_ascii_lowercase()));
+            proptest::prop_assert_eq!(ecs.network.bytes, Some(u64::from(counts.0) + u64::from(counts.1)));
+            proptest::prop_assert_eq!(ecs.network.packets, Some(u64::from(counts.2) + u64::from(counts.3)));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Reads both shapes exporters write (see [`record`]): nested `Event.System` /
 //! `Event.EventData` as `evtx_dump` renders it (JSON lines, a JSON array, or pretty-printed
 //! objects one after another as in the Sigma regression events), and flat nxlog-style records
-//! (OTRF Security-Datasets, Splunk attack_data). The native EVTX reader hands its records to
+//! (OTRF Security-Datasets, Splunk `attack_data`). The native EVTX reader hands its records to
 //! the same parser.
 //!
 //! Every event keeps its source fields for rule matching, under the names Sigma's Windows
@@ -48,18 +48,19 @@ mod fields;
 mod powershell;
 mod record;
 mod security;
+mod stream;
 mod sysmon;
 mod system;
 
-use std::io::BufRead;
+pub(super) use stream::json_documents;
+
 use std::sync::Arc;
 
-use rampart_core::{DeadLetter, Event, Format, Ingested, Position};
+use rampart_core::{Event, Format, Ingested};
 use serde_json::{Map, Value};
 
 use super::{Delivery, Input, Limits, RecordParser, RecordSink, parse_json_object};
-use crate::frame;
-use crate::{Frame, RawRecord, SourceInfo};
+use crate::{RawRecord, SourceInfo};
 use fields::Mapped;
 use record::WinRecord;
 
@@ -67,14 +68,7 @@ use record::WinRecord;
 pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnMut(Delivery)) {
     let parser: Arc<dyn RecordParser> = Arc::new(WindowsEvents::json(limits));
     let mut sink = RecordSink::new(Arc::clone(&input.source), parser, limits, deliver);
-    if starts_with_multiline_object(input.reader) {
-        match frame::whole_document(input, limits) {
-            Ok(bytes) => split_concatenated(&bytes, limits, &mut sink),
-            Err(bad) => sink.push(bad),
-        }
-    } else {
-        frame::json_records(input, limits, &mut sink);
-    }
+    json_documents(input, limits, &mut sink);
     sink.finish();
 }
 
@@ -187,9 +181,18 @@ fn winlog_attributes(record: &WinRecord, attributes: &mut Map<String, Value>) {
     };
     put("winlog.channel", record.channel.clone().map(Value::String));
     put("winlog.event_id", Some(Value::from(record.event_id)));
-    put("winlog.provider_name", record.provider.clone().map(Value::String));
-    put("winlog.provider_guid", record.provider_guid.clone().map(Value::String));
-    put("winlog.computer_name", record.computer.clone().map(Value::String));
+    put(
+        "winlog.provider_name",
+        record.provider.clone().map(Value::String),
+    );
+    put(
+        "winlog.provider_guid",
+        record.provider_guid.clone().map(Value::String),
+    );
+    put(
+        "winlog.computer_name",
+        record.computer.clone().map(Value::String),
+    );
     put("winlog.record_id", record.record_id.map(Value::from));
     put("message", record.message.clone().map(Value::String));
     put("tags", record.tags.clone());
@@ -204,128 +207,11 @@ fn winlog_attributes(record: &WinRecord, attributes: &mut Map<String, Value>) {
     }
 }
 
-/// Whether the input starts with a JSON object spread over several lines (pretty-printed
-/// events one after another), which line framing would cut apart.
-fn starts_with_multiline_object(reader: &mut dyn BufRead) -> bool {
-    let Ok(buffer) = reader.fill_buf() else {
-        return false;
-    };
-    let Some(start) = buffer
-        .iter()
-        .position(|&byte| !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF))
-    else {
-        return false;
-    };
-    let rest = buffer.get(start..).unwrap_or_default();
-    if rest.first() != Some(&b'{') {
-        return false;
-    }
-    match rest.iter().position(|&byte| byte == b'\n') {
-        Some(end) => {
-            let line = rest.get(..end).unwrap_or_default().trim_ascii_end();
-            line.last() != Some(&b'}')
-        }
-        // A first line longer than the buffer: JSON lines with a long record.
-        None => false,
-    }
-}
-
-/// Frames JSON values written one after another (`{…}\n{…}`), each at its byte offset.
-fn split_concatenated(bytes: &[u8], limits: &Limits, sink: &mut RecordSink<'_>) {
-    let mut at = 0usize;
-    loop {
-        let rest = bytes.get(at..).unwrap_or_default();
-        let Some(skip) = rest
-            .iter()
-            .position(|&byte| !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF))
-        else {
-            return;
-        };
-        let start = at + skip;
-        let value = bytes.get(start..).unwrap_or_default();
-        let position = Position::Offset(start as u64);
-        let Some(length) = value_length(value) else {
-            sink.push(Frame::Bad {
-                record: RawRecord {
-                    bytes: head(value),
-                    position,
-                },
-                reason: "truncated or malformed JSON value: it has no matching closing bracket"
-                    .to_owned(),
-            });
-            return;
-        };
-        let record = value.get(..length).unwrap_or_default();
-        if record.len() > limits.max_record_bytes {
-            sink.push(Frame::Bad {
-                record: RawRecord {
-                    bytes: head(record),
-                    position,
-                },
-                reason: format!(
-                    "JSON value of {} bytes exceeds the record cap of {} bytes (`max_record_bytes`)",
-                    record.len(),
-                    limits.max_record_bytes
-                ),
-            });
-        } else {
-            sink.push(Frame::Record(RawRecord {
-                bytes: record.to_vec(),
-                position,
-            }));
-        }
-        at = start + length;
-    }
-}
-
-/// The length of the bracketed JSON value at the start of `bytes` (strings and escapes
-/// understood), or `None` when it does not start with a bracket or never closes. A value that
-/// is not bracketed runs to the end of its line, so the parser reports it.
-fn value_length(bytes: &[u8]) -> Option<usize> {
-    if !matches!(bytes.first(), Some(b'{' | b'[')) {
-        return Some(
-            bytes
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .unwrap_or(bytes.len())
-                .max(1),
-        );
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(index + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn head(bytes: &[u8]) -> Vec<u8> {
-    bytes.get(..DeadLetter::RAW_CAP).unwrap_or(bytes).to_vec()
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Cursor;
+
+    use rampart_core::Position;
 
     use super::*;
 
@@ -366,7 +252,10 @@ mod tests {
         assert_eq!(ecs.event.category, ["process"]);
         assert_eq!(ecs.process.pid, Some(4321));
         assert_eq!(ecs.process.name.as_deref(), Some("cmd.exe"));
-        assert_eq!(ecs.process.command_line.as_deref(), Some("cmd.exe /c whoami"));
+        assert_eq!(
+            ecs.process.command_line.as_deref(),
+            Some("cmd.exe /c whoami")
+        );
         assert_eq!(ecs.process.parent.pid, Some(1234));
         assert_eq!(ecs.process.parent.name.as_deref(), Some("explorer.exe"));
         assert_eq!(ecs.user.name.as_deref(), Some("alice"));
@@ -381,7 +270,10 @@ mod tests {
         assert_eq!(attributes["winlog.record_id"], 42);
         assert_eq!(attributes["winlog.event_data.ProcessId"], "4321");
         assert_eq!(attributes["winlog.event_data.TerminalSessionId"], "1");
-        assert_eq!(attributes["winlog.channel"], "Microsoft-Windows-Sysmon/Operational");
+        assert_eq!(
+            attributes["winlog.channel"],
+            "Microsoft-Windows-Sysmon/Operational"
+        );
         assert_eq!(attributes["process.hash.sha256"], "cccc");
         assert_eq!(event.provenance.format, Some(Format::WindowsJson));
     }
@@ -413,7 +305,10 @@ mod tests {
         let block = event(
             r#"{"EventID":4104,"Channel":"Microsoft-Windows-PowerShell/Operational","SourceName":"Microsoft-Windows-PowerShell","UserID":"S-1-5-21-7","AccountName":"carol","Domain":"EXAMPLE","ExecutionProcessID":8648,"ScriptBlockText":"Get-Process","ScriptBlockId":"b1","Path":null}"#,
         );
-        assert_eq!(block.attributes["powershell.file.script_block_text"], "Get-Process");
+        assert_eq!(
+            block.attributes["powershell.file.script_block_text"],
+            "Get-Process"
+        );
         assert_eq!(block.ecs.user.name.as_deref(), Some("carol"));
         assert_eq!(block.ecs.process.pid, Some(8648));
         assert_eq!(block.ecs.file.path, None);
@@ -431,7 +326,12 @@ mod tests {
 
     #[test]
     fn bad_records_become_dead_letters() {
-        for line in ["not json", "[1,2]", r#"{"event_type":"alert"}"#, r#"{"EventID":"x"}"#] {
+        for line in [
+            "not json",
+            "[1,2]",
+            r#"{"event_type":"alert"}"#,
+            r#"{"EventID":"x"}"#,
+        ] {
             assert!(matches!(parse(line), Ingested::DeadLetter(_)), "{line}");
         }
     }
@@ -443,22 +343,27 @@ mod tests {
             reader: &mut reader,
         };
         let mut out = Vec::new();
-        read(&mut input, &Limits::default(), &mut |delivery| match delivery {
-            Delivery::Batch(batch) => out.extend(batch.parse()),
-            Delivery::Unreadable(letter) => out.push(Ingested::DeadLetter(letter)),
-        });
+        read(
+            &mut input,
+            &Limits::default(),
+            &mut |delivery| match delivery {
+                Delivery::Batch(batch) => out.extend(batch.parse()),
+                Delivery::Unreadable(letter) => out.push(Ingested::DeadLetter(letter)),
+            },
+        );
         out
     }
 
     #[test]
     fn frames_pretty_printed_events_one_after_another() {
         let pretty = format!(
-            "{{\n  \"EventID\": 11,\n  \"Channel\": \"Microsoft-Windows-Sysmon/Operational\",\n  \"TargetFilename\": \"C:\\\\a}}.txt\"\n}}\n{}\n{{\n  \"EventID\": 1",
-            SYSMON_1
+            "{{\n  \"EventID\": 11,\n  \"Channel\": \"Microsoft-Windows-Sysmon/Operational\",\n  \"TargetFilename\": \"C:\\\\a}}.txt\"\n}}\n{SYSMON_1}\n{{\n  \"EventID\": 1"
         );
         let out = read_text(&pretty);
         assert_eq!(out.len(), 3);
-        let Ingested::Event(first) = &out[0] else { panic!("{out:?}") };
+        let Ingested::Event(first) = &out[0] else {
+            panic!("{out:?}")
+        };
         assert_eq!(first.ecs.file.name.as_deref(), Some("a}.txt"));
         assert_eq!(first.provenance.position, Position::Offset(0));
         assert!(matches!(out[1], Ingested::Event(_)));
@@ -470,7 +375,9 @@ mod tests {
         let lines = format!("{SYSMON_1}\n\n{SYSMON_1}\n");
         let out = read_text(&lines);
         assert_eq!(out.len(), 2);
-        let Ingested::Event(second) = &out[1] else { panic!("{out:?}") };
+        let Ingested::Event(second) = &out[1] else {
+            panic!("{out:?}")
+        };
         assert_eq!(second.provenance.position, Position::Line(3));
     }
 }

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use rampart_core::{Ecs, Event, Format, GroundTruth, Ingested};
 use serde_json::{Map, Value};
 
-use super::{Delivery, Fields, Input, Limits, RecordParser, RecordSink, parse_json_object, protocol_name};
+use super::{
+    Delivery, Fields, Input, Limits, RecordParser, RecordSink, parse_json_object, protocol_name,
+};
 use crate::frame::{Line, LineReader, is_blank};
 use crate::{Frame, RawRecord, SourceInfo};
 
@@ -35,7 +37,12 @@ pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnM
         log: log.clone(),
         limits: limits.clone(),
     });
-    let mut sink = RecordSink::new(Arc::clone(&input.source), Arc::clone(&json), limits, deliver);
+    let mut sink = RecordSink::new(
+        Arc::clone(&input.source),
+        Arc::clone(&json),
+        limits,
+        deliver,
+    );
     let mut header = Header::default();
     let mut header_changed = true;
     let mut json_mode = true;
@@ -64,7 +71,7 @@ pub(crate) fn read(input: &mut Input<'_>, limits: &Limits, deliver: &mut dyn FnM
             sink.set_parser(Arc::clone(&json));
             json_mode = true;
         } else if !is_json && (json_mode || header_changed) {
-            sink.set_parser(Arc::new(header.parser(&log, limits)));
+            sink.set_parser(Arc::new(header.parser(log.as_deref(), limits)));
             json_mode = false;
             header_changed = false;
         }
@@ -216,7 +223,10 @@ pub(crate) fn build(log: &str, mut object: Map<String, Value>) -> Result<ZeekRec
     let mut attributes = Map::new();
     let prefix = format!("zeek.{log}");
     for (key, value) in object {
-        if matches!(key.as_str(), "ts" | "id.orig_h" | "id.orig_p" | "id.resp_h" | "id.resp_p") {
+        if matches!(
+            key.as_str(),
+            "ts" | "id.orig_h" | "id.orig_p" | "id.resp_h" | "id.resp_p"
+        ) {
             continue;
         }
         attributes.insert(format!("{prefix}.{key}"), value);
@@ -237,7 +247,15 @@ fn map_conn(ecs: &mut Ecs, fields: &Fields<'_>) -> Result<(), String> {
     ecs.network.protocol = fields
         .str("service")
         .and_then(|service| service.split(',').next())
-        .and_then(protocol_name);
+        .and_then(protocol_name)
+        // Zeek calls TLS `ssl`; other sensors (and ECS users) say `tls`.
+        .map(|service| {
+            if service == "ssl" {
+                "tls".to_owned()
+            } else {
+                service
+            }
+        });
     // IP-level byte counts where Zeek has them, comparable with other sensors' flow bytes.
     ecs.source.bytes = fields.u64("orig_ip_bytes")?.or(fields.u64("orig_bytes")?);
     ecs.destination.bytes = fields.u64("resp_ip_bytes")?.or(fields.u64("resp_bytes")?);
@@ -356,7 +374,10 @@ mod tests {
         let names: Vec<_> = read
             .iter()
             .map(|item| match item {
-                Ingested::Event(event) => (event.ecs.dns.question.name.clone(), event.ecs.dns.question.query_type.clone()),
+                Ingested::Event(event) => (
+                    event.ecs.dns.question.name.clone(),
+                    event.ecs.dns.question.query_type.clone(),
+                ),
                 other => panic!("{other:?}"),
             })
             .collect();

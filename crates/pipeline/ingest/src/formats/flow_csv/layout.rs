@@ -4,29 +4,91 @@ use rampart_core::GroundTruth;
 
 /// NSL-KDD's 41 feature columns, in file order (from the data set's `Field Names.csv`).
 const NSL_KDD_FEATURES: [&str; 41] = [
-    "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land",
-    "wrong_fragment", "urgent", "hot", "num_failed_logins", "logged_in", "num_compromised",
-    "root_shell", "su_attempted", "num_root", "num_file_creations", "num_shells",
-    "num_access_files", "num_outbound_cmds", "is_host_login", "is_guest_login", "count",
-    "srv_count", "serror_rate", "srv_serror_rate", "rerror_rate", "srv_rerror_rate",
-    "same_srv_rate", "diff_srv_rate", "srv_diff_host_rate", "dst_host_count",
-    "dst_host_srv_count", "dst_host_same_srv_rate", "dst_host_diff_srv_rate",
-    "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate", "dst_host_serror_rate",
-    "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate",
+    "duration",
+    "protocol_type",
+    "service",
+    "flag",
+    "src_bytes",
+    "dst_bytes",
+    "land",
+    "wrong_fragment",
+    "urgent",
+    "hot",
+    "num_failed_logins",
+    "logged_in",
+    "num_compromised",
+    "root_shell",
+    "su_attempted",
+    "num_root",
+    "num_file_creations",
+    "num_shells",
+    "num_access_files",
+    "num_outbound_cmds",
+    "is_host_login",
+    "is_guest_login",
+    "count",
+    "srv_count",
+    "serror_rate",
+    "srv_serror_rate",
+    "rerror_rate",
+    "srv_rerror_rate",
+    "same_srv_rate",
+    "diff_srv_rate",
+    "srv_diff_host_rate",
+    "dst_host_count",
+    "dst_host_srv_count",
+    "dst_host_same_srv_rate",
+    "dst_host_diff_srv_rate",
+    "dst_host_same_src_port_rate",
+    "dst_host_srv_diff_host_rate",
+    "dst_host_serror_rate",
+    "dst_host_srv_serror_rate",
+    "dst_host_rerror_rate",
+    "dst_host_srv_rerror_rate",
 ];
 
 /// NSL-KDD attack names grouped into the four usual categories.
 const NSL_KDD_CATEGORIES: [(&str, &str); 40] = [
-    ("apache2", "dos"), ("back", "dos"), ("buffer_overflow", "u2r"), ("ftp_write", "r2l"),
-    ("guess_passwd", "r2l"), ("httptunnel", "r2l"), ("imap", "r2l"), ("ipsweep", "probe"),
-    ("land", "dos"), ("loadmodule", "u2r"), ("mailbomb", "dos"), ("mscan", "probe"),
-    ("multihop", "r2l"), ("named", "r2l"), ("neptune", "dos"), ("nmap", "probe"),
-    ("perl", "u2r"), ("phf", "r2l"), ("pod", "dos"), ("portsweep", "probe"),
-    ("processtable", "dos"), ("ps", "u2r"), ("rootkit", "u2r"), ("saint", "probe"),
-    ("satan", "probe"), ("sendmail", "r2l"), ("smurf", "dos"), ("snmpgetattack", "r2l"),
-    ("snmpguess", "r2l"), ("spy", "r2l"), ("sqlattack", "u2r"), ("teardrop", "dos"),
-    ("udpstorm", "dos"), ("warezclient", "r2l"), ("warezmaster", "r2l"), ("worm", "dos"),
-    ("xlock", "r2l"), ("xsnoop", "r2l"), ("xterm", "u2r"), ("normal", "normal"),
+    ("apache2", "dos"),
+    ("back", "dos"),
+    ("buffer_overflow", "u2r"),
+    ("ftp_write", "r2l"),
+    ("guess_passwd", "r2l"),
+    ("httptunnel", "r2l"),
+    ("imap", "r2l"),
+    ("ipsweep", "probe"),
+    ("land", "dos"),
+    ("loadmodule", "u2r"),
+    ("mailbomb", "dos"),
+    ("mscan", "probe"),
+    ("multihop", "r2l"),
+    ("named", "r2l"),
+    ("neptune", "dos"),
+    ("nmap", "probe"),
+    ("perl", "u2r"),
+    ("phf", "r2l"),
+    ("pod", "dos"),
+    ("portsweep", "probe"),
+    ("processtable", "dos"),
+    ("ps", "u2r"),
+    ("rootkit", "u2r"),
+    ("saint", "probe"),
+    ("satan", "probe"),
+    ("sendmail", "r2l"),
+    ("smurf", "dos"),
+    ("snmpgetattack", "r2l"),
+    ("snmpguess", "r2l"),
+    ("spy", "r2l"),
+    ("sqlattack", "u2r"),
+    ("teardrop", "dos"),
+    ("udpstorm", "dos"),
+    ("warezclient", "r2l"),
+    ("warezmaster", "r2l"),
+    ("worm", "dos"),
+    ("xlock", "r2l"),
+    ("xsnoop", "r2l"),
+    ("xterm", "u2r"),
+    ("normal", "normal"),
 ];
 
 /// The ECS slot (or label role) a column fills.
@@ -113,7 +175,9 @@ impl Layout {
         let text = String::from_utf8_lossy(bytes);
         let text = text.trim_start_matches('\u{feff}').trim_end_matches('\r');
         let names: Vec<&str> = text.split(',').map(str::trim).collect();
-        let first_is_number = names.first().is_some_and(|cell| cell.parse::<f64>().is_ok());
+        let first_is_number = names
+            .first()
+            .is_some_and(|cell| cell.parse::<f64>().is_ok());
         if first_is_number {
             return if matches!(names.len(), 41..=43) {
                 (Self::nsl_kdd(), false)
@@ -214,9 +278,15 @@ impl Layout {
     }
 
     /// The ground truth of a row from its label and attack-category cells.
-    pub(crate) fn ground_truth(&self, label: Option<&str>, category: Option<&str>) -> Option<GroundTruth> {
+    pub(crate) fn ground_truth(
+        &self,
+        label: Option<&str>,
+        category: Option<&str>,
+    ) -> Option<GroundTruth> {
         let label = label.map(str::trim).filter(|label| !label.is_empty());
-        let category = category.map(str::trim).filter(|category| !category.is_empty());
+        let category = category
+            .map(str::trim)
+            .filter(|category| !category.is_empty());
         match self.kind {
             Kind::NslKdd => {
                 let label = label?;
@@ -246,7 +316,8 @@ impl Layout {
                 })
             }
             Kind::UnswNb15 => {
-                let normal_category = category.is_some_and(|cell| cell.eq_ignore_ascii_case("normal"));
+                let normal_category =
+                    category.is_some_and(|cell| cell.eq_ignore_ascii_case("normal"));
                 let malicious = match label {
                     Some("1") => Some(true),
                     Some("0") => Some(false),
@@ -319,12 +390,11 @@ fn cic_column(name: &str) -> Column {
 fn unsw_column(name: &str) -> Column {
     let lower = name.trim().to_ascii_lowercase();
     let (slot, feature, attribute) = match lower.as_str() {
-        "id" => (Slot::None, None, true),
+        "id" | "stime" | "ltime" => (Slot::None, None, true),
         "srcip" => (Slot::SourceIp, None, false),
         "dstip" => (Slot::DestinationIp, None, false),
         "sport" => (Slot::SourcePort, None, false),
         "dsport" => (Slot::DestinationPort, None, false),
-        "stime" | "ltime" => (Slot::None, None, true),
         "proto" => (Slot::ProtocolName, Some(true), false),
         "service" => (Slot::Service, Some(true), false),
         "state" => (Slot::None, Some(true), false),

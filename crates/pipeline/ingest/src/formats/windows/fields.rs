@@ -83,10 +83,7 @@ impl Mapped {
 /// A process id written in decimal (`2008`) or hex (`0xef0`, Security events).
 pub(super) fn pid(text: &str) -> Option<u32> {
     let text = text.trim();
-    match text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-    {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),
     }
@@ -96,9 +93,7 @@ pub(super) fn pid(text: &str) -> Option<u32> {
 pub(super) fn ip(text: &str) -> Option<IpAddr> {
     let address: IpAddr = text.trim().parse().ok()?;
     Some(match address {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 @ IpAddr::V4(_) => v4,
     })
 }
@@ -208,7 +203,10 @@ mod tests {
             (Some("NT AUTHORITY".into()), Some("SYSTEM".into()))
         );
         assert_eq!(split_user("alice"), (None, Some("alice".into())));
-        assert_eq!(basename("C:\\Windows\\System32\\cmd.exe").as_deref(), Some("cmd.exe"));
+        assert_eq!(
+            basename("C:\\Windows\\System32\\cmd.exe").as_deref(),
+            Some("cmd.exe")
+        );
         assert_eq!(transport("6").as_deref(), Some("tcp"));
         assert_eq!(transport("tcp").as_deref(), Some("tcp"));
     }

@@ -20,7 +20,10 @@ pub(super) fn map(record: &WinRecord, out: &mut Mapped) {
                 "powershell.file.script_block_text",
                 record.get("ScriptBlockText"),
             );
-            out.attribute("powershell.file.script_block_id", record.get("ScriptBlockId"));
+            out.attribute(
+                "powershell.file.script_block_id",
+                record.get("ScriptBlockId"),
+            );
             out.file(record, "Path");
         }
         4105 => out.classify("script-block-invocation-started", &["process"], &["start"]),
@@ -54,7 +57,10 @@ fn classic_context(record: &WinRecord, out: &mut Mapped) {
         _ => Vec::new(),
     };
     // Only the context item: the others hold script text, where `User=…` may well appear.
-    for text in texts.into_iter().filter(|text| text.contains("HostApplication=")) {
+    for text in texts
+        .into_iter()
+        .filter(|text| text.contains("HostApplication="))
+    {
         apply_context(text, "=", out);
     }
     if out.ecs.process.command_line.is_none() {

@@ -10,7 +10,8 @@
 //!
 //! Event data values are normalised to strings (numbers and booleans rendered in decimal), so
 //! that the same event reads the same whichever exporter wrote it: nxlog writes
-//! `"ProcessId":"2008"` where `evtx_dump` writes `"ProcessId":2008`.
+//! `"ProcessId":"2008"` where `evtx_dump` writes `"ProcessId":2008`. Fields without a value
+//! (`null`) are left out, since some exporters write them and others do not.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -61,24 +62,28 @@ impl WinRecord {
     /// Reads a record in either shape. The error is the dead-letter reason.
     pub fn from_json(mut map: Map<String, Value>) -> Result<Self, String> {
         if let Some(Value::Object(event)) = map.remove("Event") {
-            return Self::nested(event);
+            return Self::nested(&event);
         }
         if matches!(map.get("System"), Some(Value::Object(_))) {
-            return Self::nested(map);
+            return Self::nested(&map);
         }
         if map.contains_key("EventID") {
             return Self::flat(map);
         }
-        Err("not a Windows event: expected `Event.System` (evtx_dump JSON) or a flat record \
+        Err(
+            "not a Windows event: expected `Event.System` (evtx_dump JSON) or a flat record \
              with `EventID` (nxlog JSON)"
-            .to_owned())
+                .to_owned(),
+        )
     }
 
-    /// A data field as text, when present, non-empty and not the `-` placeholder.
+    /// A data field as written (command lines keep their trailing blanks), when present, not
+    /// blank and not the `-` placeholder.
     pub fn get(&self, name: &str) -> Option<&str> {
         let value = self.data.get(name).or_else(|| self.user_data.get(name))?;
-        let text = value.as_str()?.trim();
-        (!text.is_empty() && text != "-").then_some(text)
+        let text = value.as_str()?;
+        let trimmed = text.trim();
+        (!trimmed.is_empty() && trimmed != "-").then_some(text)
     }
 
     /// The first of several data fields that is present.
@@ -93,10 +98,13 @@ impl WinRecord {
 
     /// The channel lowercased, for comparisons (exports disagree on case: `security`).
     pub fn channel_lower(&self) -> String {
-        self.channel.as_deref().unwrap_or_default().to_ascii_lowercase()
+        self.channel
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
     }
 
-    fn nested(event: Map<String, Value>) -> Result<Self, String> {
+    fn nested(event: &Map<String, Value>) -> Result<Self, String> {
         let Some(Value::Object(system)) = event.get("System") else {
             return Err("`Event.System` is missing or not an object".to_owned());
         };
@@ -131,9 +139,15 @@ impl WinRecord {
             record.put_system(name, text_of(system.get(key)));
         }
         record.put_system("process.pid", attribute(system, "Execution", "ProcessID"));
-        record.put_system("process.thread.id", attribute(system, "Execution", "ThreadID"));
+        record.put_system(
+            "process.thread.id",
+            attribute(system, "Execution", "ThreadID"),
+        );
         record.put_system("user.identifier", attribute(system, "Security", "UserID"));
-        record.put_system("activity_id", attribute(system, "Correlation", "ActivityID"));
+        record.put_system(
+            "activity_id",
+            attribute(system, "Correlation", "ActivityID"),
+        );
         if let Some(data) = event.get("EventData") {
             event_data(data, &mut record.data);
         }
@@ -143,7 +157,9 @@ impl WinRecord {
                     Value::Object(fields) => {
                         for (name, value) in fields {
                             if name != "#attributes" {
-                                record.user_data.insert(name.clone(), normalise(text_of(Some(value))));
+                                record
+                                    .user_data
+                                    .insert(name.clone(), normalise(text_of(Some(value))));
                             }
                         }
                     }
@@ -154,7 +170,15 @@ impl WinRecord {
                 }
             }
         }
+        record.drop_empty();
         Ok(record)
+    }
+
+    /// Drops fields without a value (`null`, an empty XML element): exporters disagree on
+    /// whether to write them at all (`"Binary": null` in one, nothing in the other).
+    fn drop_empty(&mut self) {
+        self.data.retain(|_, value| !value.is_null());
+        self.user_data.retain(|_, value| !value.is_null());
     }
 
     fn flat(mut map: Map<String, Value>) -> Result<Self, String> {
@@ -167,7 +191,11 @@ impl WinRecord {
         // `EventTime` (the collector's clock, offset-less, read as UTC).
         let time = ["@timestamp", "TimeCreated", "UtcTime", "EventTime"]
             .into_iter()
-            .find_map(|key| map.get(key).and_then(Value::as_str).and_then(parse_timestamp));
+            .find_map(|key| {
+                map.get(key)
+                    .and_then(Value::as_str)
+                    .and_then(parse_timestamp)
+            });
         map.remove("@timestamp");
         map.remove("TimeCreated");
         let mut take = |key: &str| map.remove(key);
@@ -237,6 +265,7 @@ impl WinRecord {
                 record.data.insert(key, normalise(Some(&value)));
             }
         }
+        record.drop_empty();
         Ok(record)
     }
 
@@ -370,9 +399,12 @@ fn normalise(value: Option<&Value>) -> Value {
         Some(Value::String(text)) => Value::String(text.clone()),
         Some(Value::Number(number)) => Value::String(number.to_string()),
         Some(Value::Bool(flag)) => Value::String(flag.to_string()),
-        Some(Value::Array(items)) => {
-            Value::Array(items.iter().map(|item| normalise(text_of(Some(item)))).collect())
-        }
+        Some(Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|item| normalise(text_of(Some(item))))
+                .collect(),
+        ),
         Some(Value::Object(object)) => match object.get("#text") {
             Some(text) => normalise(Some(text)),
             None => Value::Object(object.clone()),
@@ -453,7 +485,7 @@ mod tests {
         assert_eq!(record.system_text("process.pid"), Some("3500"));
         assert_eq!(record.record_id, Some(713_650));
         assert!(!record.data.contains_key("port"));
-        assert_eq!(record.data.get("Path"), Some(&Value::Null));
+        assert!(!record.data.contains_key("Path"));
         assert_eq!(record.computer.as_deref(), Some("WS6"));
     }
 

@@ -18,13 +18,30 @@ pub(super) fn map(record: &WinRecord, out: &mut Mapped) {
         // Credential validation reports its result in `Status`, not in the keywords.
         out.ecs.event.outcome = record
             .get("Status")
-            .map(|status| if status == "0x0" { "success" } else { "failure" }.to_owned())
+            .map(|status| {
+                if status == "0x0" {
+                    "success"
+                } else {
+                    "failure"
+                }
+                .to_owned()
+            })
             .or(out.ecs.event.outcome.take());
     }
     if TARGET_USER_EVENTS.contains(&id) && record.get("TargetUserName").is_some() {
-        out.user(record, "TargetUserName", "TargetDomainName", "TargetUserSid");
+        out.user(
+            record,
+            "TargetUserName",
+            "TargetDomainName",
+            "TargetUserSid",
+        );
     } else {
-        out.user(record, "SubjectUserName", "SubjectDomainName", "SubjectUserSid");
+        out.user(
+            record,
+            "SubjectUserName",
+            "SubjectDomainName",
+            "SubjectUserSid",
+        );
     }
     match id {
         4688 => {
@@ -47,7 +64,11 @@ pub(super) fn map(record: &WinRecord, out: &mut Mapped) {
             };
         }
         _ => {
-            if let Some(pid) = record.get("ProcessId").and_then(pid).filter(|&pid| pid != 0) {
+            if let Some(pid) = record
+                .get("ProcessId")
+                .and_then(pid)
+                .filter(|&pid| pid != 0)
+            {
                 out.ecs.process.pid = Some(pid);
             }
             if let Some(image) = record.get("ProcessName") {
@@ -129,7 +150,11 @@ fn classify(id: u32, out: &mut Mapped) {
         4776 => ("credential-validated", &["authentication"], &["start"]),
         4798 => ("user-member-enumerated", &["iam"], &["user", "info"]),
         4799 => ("group-membership-enumerated", &["iam"], &["group", "info"]),
-        5140 => ("network-share-object-accessed", &["network", "file"], &["access"]),
+        5140 => (
+            "network-share-object-accessed",
+            &["network", "file"],
+            &["access"],
+        ),
         5145 => (
             "network-share-object-access-checked",
             &["network", "file"],
@@ -145,8 +170,16 @@ fn classify(id: u32, out: &mut Mapped) {
             &["network"],
             &["connection", "denied"],
         ),
-        5158 => ("network-bind-permitted", &["network"], &["connection", "allowed"]),
-        5159 => ("network-bind-blocked", &["network"], &["connection", "denied"]),
+        5158 => (
+            "network-bind-permitted",
+            &["network"],
+            &["connection", "allowed"],
+        ),
+        5159 => (
+            "network-bind-blocked",
+            &["network"],
+            &["connection", "denied"],
+        ),
         _ => return,
     };
     out.classify(action, category, kind);

@@ -4,6 +4,10 @@ use super::fields::{Mapped, fill_hashes, hash_list, ip, port, transport};
 use super::record::WinRecord;
 
 /// Maps one Sysmon event by its event id.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per Sysmon event id reads as the table it is"
+)]
 pub(super) fn map(record: &WinRecord, out: &mut Mapped) {
     // Most Sysmon events name the acting process with these two fields.
     out.process(record, "ProcessId", "Image");
@@ -95,7 +99,11 @@ pub(super) fn map(record: &WinRecord, out: &mut Mapped) {
         }
         19 => out.classify("wmi-event-filter", &["configuration"], &["change"]),
         20 => out.classify("wmi-event-consumer", &["configuration"], &["change"]),
-        21 => out.classify("wmi-event-consumer-to-filter", &["configuration"], &["change"]),
+        21 => out.classify(
+            "wmi-event-consumer-to-filter",
+            &["configuration"],
+            &["change"],
+        ),
         22 => {
             out.classify("dns-query", &["network"], &["protocol", "info"]);
             out.ecs.dns.question.name = record.get("QueryName").map(str::to_owned);

@@ -17,7 +17,11 @@ pub(super) fn map_system(record: &WinRecord, out: &mut Mapped) {
             out.attribute("service.name", record.get("param1"));
         }
         7040 => {
-            out.classify("service-start-type-changed", &["configuration"], &["change"]);
+            out.classify(
+                "service-start-type-changed",
+                &["configuration"],
+                &["change"],
+            );
             out.attribute("service.name", record.get("param1"));
         }
         104 => out.classify("log-cleared", &["iam"], &["admin", "change"]),

@@ -12,7 +12,10 @@ const DETAILED: [&str; 3] = ["detailedlabel", "detailed-label", "detailed_label"
 pub(crate) fn take_ground_truth(object: &mut Map<String, Value>) -> Option<GroundTruth> {
     let label = LABEL.iter().find_map(|key| object.remove(*key));
     let detailed = DETAILED.iter().find_map(|key| object.remove(*key));
-    let label = label.as_ref().and_then(Value::as_str).and_then(meaningful)?;
+    let label = label
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(meaningful)?;
     Some(GroundTruth {
         label: label.to_owned(),
         malicious: malicious(label),
@@ -54,10 +57,11 @@ mod tests {
         assert_eq!(malicious("Malicious"), Some(true));
         assert_eq!(malicious("Benign"), Some(false));
         assert_eq!(malicious("Background"), None);
-        let mut row = serde_json::json!({"label": "Malicious", "detailedlabel": "C&C", "uid": "C1"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut row =
+            serde_json::json!({"label": "Malicious", "detailedlabel": "C&C", "uid": "C1"})
+                .as_object()
+                .unwrap()
+                .clone();
         let truth = take_ground_truth(&mut row).unwrap();
         assert_eq!(truth.category.as_deref(), Some("C&C"));
         assert_eq!(row.len(), 1);

@@ -69,7 +69,7 @@ impl Header {
     }
 
     /// The parser for rows under this header; `log` is the name the file name implies.
-    pub(crate) fn parser(&self, log: &Option<String>, limits: &Limits) -> ZeekTsv {
+    pub(crate) fn parser(&self, log: Option<&str>, limits: &Limits) -> ZeekTsv {
         let columns = self.fields.as_ref().map(|fields| {
             fields
                 .iter()
@@ -84,7 +84,7 @@ impl Header {
                 .collect()
         });
         ZeekTsv {
-            log: self.path.clone().or_else(|| log.clone()),
+            log: self.path.clone().or_else(|| log.map(str::to_owned)),
             columns,
             header: self.clone(),
             limits: limits.clone(),
@@ -280,28 +280,30 @@ impl ZeekTsv {
 }
 
 /// Splits a row on the separator, refusing more than `max_fields` columns.
-fn split<'b>(bytes: &'b [u8], separator: &[u8], max_fields: usize) -> Result<Vec<&'b [u8]>, String> {
+fn split<'b>(
+    bytes: &'b [u8],
+    separator: &[u8],
+    max_fields: usize,
+) -> Result<Vec<&'b [u8]>, String> {
     let mut values = Vec::new();
     let mut rest = bytes;
     loop {
         if values.len() >= max_fields {
-            return Err(format!("row has more than {max_fields} columns (`max_fields`)"));
+            return Err(format!(
+                "row has more than {max_fields} columns (`max_fields`)"
+            ));
         }
         let found = if let [single] = separator {
             memchr::memchr(*single, rest)
         } else {
             memchr::memmem::find(rest, separator)
         };
-        match found {
-            Some(at) => {
-                values.push(rest.get(..at).unwrap_or_default());
-                rest = rest.get(at + separator.len()..).unwrap_or_default();
-            }
-            None => {
-                values.push(rest);
-                return Ok(values);
-            }
-        }
+        let Some(at) = found else {
+            values.push(rest);
+            return Ok(values);
+        };
+        values.push(rest.get(..at).unwrap_or_default());
+        rest = rest.get(at + separator.len()..).unwrap_or_default();
     }
 }
 
@@ -328,16 +330,22 @@ mod tests {
             "#fields\tts\tuid\tid.orig_h\tid.orig_p\tproto\tduration\tlocal_orig\ttunnel_parents\torig_bytes",
             "#types\ttime\tstring\taddr\tport\tenum\tinterval\tbool\tset[string]\tcount",
         ]);
-        let parser = header.parser(&None, &Limits::default());
+        let parser = header.parser(None, &Limits::default());
         let row = parser
             .row(b"1655071198.444458\tCHLX\t147.32.81.167\t62771\ttcp\t-\tT\t(empty)\t1596")
             .unwrap_or_else(|reason| panic!("{reason}"));
         assert_eq!(row.ecs.event.dataset.as_deref(), Some("zeek.conn"));
         assert_eq!(row.ecs.source.port, Some(62771));
-        assert_eq!(row.attributes["zeek.conn.tunnel_parents"], serde_json::json!([]));
+        assert_eq!(
+            row.attributes["zeek.conn.tunnel_parents"],
+            serde_json::json!([])
+        );
         assert_eq!(row.attributes["zeek.conn.local_orig"], true);
         assert!(!row.attributes.contains_key("zeek.conn.duration"));
-        let wrong = parser.row(b"1.0\tC\t10.0.0.1\tnot-a-port\ttcp\t-\tT\t-\t1").err().unwrap();
+        let wrong = parser
+            .row(b"1.0\tC\t10.0.0.1\tnot-a-port\ttcp\t-\tT\t-\t1")
+            .err()
+            .unwrap();
         assert!(wrong.contains("id.orig_p"), "{wrong}");
         let short = parser.row(b"1.0\tC").err().unwrap();
         assert!(short.contains("columns"), "{short}");
@@ -351,14 +359,64 @@ mod tests {
             "#fields\tts\tuid\ttunnel_parents   label   detailed-label",
             "#types\ttime\tstring\tset[string]   string   string",
         ]);
-        let parser = header.parser(&None, &Limits::default());
+        let parser = header.parser(None, &Limits::default());
         let row = parser
-            .row(b"1525879831.015811\tCUmrqr4svHuSXJy5z7\t-   Malicious   PartOfAHorizontalPortScan")
+            .row(
+                b"1525879831.015811\tCUmrqr4svHuSXJy5z7\t-   Malicious   PartOfAHorizontalPortScan",
+            )
             .unwrap_or_else(|reason| panic!("{reason}"));
         let truth = row.ground_truth.unwrap();
         assert_eq!(truth.malicious, Some(true));
         assert_eq!(truth.category.as_deref(), Some("PartOfAHorizontalPortScan"));
         assert!(row.attributes.keys().all(|key| !key.contains("label")));
+    }
+
+    fn conn_parser() -> ZeekTsv {
+        header(&[
+            "#separator \\x09",
+            "#path\tconn",
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_ip_bytes\tresp_ip_bytes\ttunnel_parents\tlabel\tdetailedlabel",
+            "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tcount\tset[string]\tstring\tstring",
+        ])
+        .parser(None, &Limits::default())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_rows_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = conn_parser().row(&bytes);
+            let mut header = Header::default();
+            header.apply(&bytes);
+            let _ = header.parser(Some("x"), &Limits::default()).row(&bytes);
+        }
+
+        #[test]
+        fn conn_rows_round_trip(
+            micros in 0u64..4_000_000_000_000_000,
+            orig in proptest::prelude::any::<std::net::IpAddr>(),
+            resp in proptest::prelude::any::<std::net::Ipv4Addr>(),
+            ports in proptest::prelude::any::<(u16, u16)>(),
+            bytes in proptest::prelude::any::<(u32, u32)>(),
+            label in "Malicious|Benign|Background",
+            detail in "[A-Za-z][A-Za-z-]{0,19}",
+        ) {
+            let ts = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+            let line = format!(
+                "{ts}\tCx1\t{orig}\t{}\t{resp}\t{}\ttcp\t{}\t{}\t(empty)\t{label}\t{detail}",
+                ports.0, ports.1, bytes.0, bytes.1
+            );
+            let row = conn_parser().row(line.as_bytes()).unwrap_or_else(|reason| panic!("{reason}: {line}"));
+            let time = row.ecs.timestamp.unwrap();
+            proptest::prop_assert_eq!(u64::try_from(time.timestamp()).unwrap() * 1_000_000 + u64::from(time.timestamp_subsec_micros()), micros);
+            proptest::prop_assert_eq!(row.ecs.source.ip, Some(orig));
+            proptest::prop_assert_eq!(row.ecs.destination.ip, Some(std::net::IpAddr::V4(resp)));
+            proptest::prop_assert_eq!((row.ecs.source.port, row.ecs.destination.port), (Some(ports.0), Some(ports.1)));
+            proptest::prop_assert_eq!(row.ecs.network.bytes, Some(u64::from(bytes.0) + u64::from(bytes.1)));
+            let truth = row.ground_truth.unwrap();
+            proptest::prop_assert_eq!(truth.label, label);
+            proptest::prop_assert_eq!(truth.category, Some(detail));
+            proptest::prop_assert!(row.attributes.keys().all(|key| !key.contains("label")));
+        }
     }
 
     #[test]

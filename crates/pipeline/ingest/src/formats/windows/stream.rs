@@ -1,0 +1,150 @@
+//! Framing for JSON documents written one after another.
+//!
+//! Exporters write events as JSON lines, as one JSON array, or pretty-printed one after
+//! another (`{\n  "Event": …\n}\n{\n …`, as the Sigma regression events and the OCSF examples
+//! are). The first two are [`frame::json_records`]; the third would be cut apart by line
+//! framing, so it is read whole (up to [`Limits::max_document_bytes`]) and split at the end
+//! of each top-level value, each record placed at its byte offset.
+
+use std::io::BufRead;
+
+use rampart_core::{DeadLetter, Position};
+
+use super::super::{Input, Limits, RecordSink};
+use crate::frame;
+use crate::{Frame, RawRecord};
+
+/// Frames JSON lines, a JSON array, or pretty-printed documents one after another.
+pub(in crate::formats) fn json_documents(
+    input: &mut Input<'_>,
+    limits: &Limits,
+    sink: &mut RecordSink<'_>,
+) {
+    if starts_with_multiline_object(input.reader) {
+        match frame::whole_document(input, limits) {
+            Ok(bytes) => split_concatenated(&bytes, limits, sink),
+            Err(bad) => sink.push(bad),
+        }
+    } else {
+        frame::json_records(input, limits, sink);
+    }
+}
+
+/// Whether the input starts with a JSON object spread over several lines (pretty-printed
+/// events one after another), which line framing would cut apart.
+fn starts_with_multiline_object(reader: &mut dyn BufRead) -> bool {
+    let Ok(buffer) = reader.fill_buf() else {
+        return false;
+    };
+    let Some(start) = buffer
+        .iter()
+        .position(|&byte| !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF))
+    else {
+        return false;
+    };
+    let rest = buffer.get(start..).unwrap_or_default();
+    if rest.first() != Some(&b'{') {
+        return false;
+    }
+    match rest.iter().position(|&byte| byte == b'\n') {
+        Some(end) => {
+            let line = rest.get(..end).unwrap_or_default().trim_ascii_end();
+            line.last() != Some(&b'}')
+        }
+        // A first line longer than the buffer: JSON lines with a long record.
+        None => false,
+    }
+}
+
+/// Frames JSON values written one after another (`{…}\n{…}`), each at its byte offset.
+fn split_concatenated(bytes: &[u8], limits: &Limits, sink: &mut RecordSink<'_>) {
+    let mut at = 0usize;
+    loop {
+        let rest = bytes.get(at..).unwrap_or_default();
+        let Some(skip) = rest
+            .iter()
+            .position(|&byte| !byte.is_ascii_whitespace() && !matches!(byte, 0xEF | 0xBB | 0xBF))
+        else {
+            return;
+        };
+        let start = at + skip;
+        let value = bytes.get(start..).unwrap_or_default();
+        let position = Position::Offset(start as u64);
+        let Some(length) = value_length(value) else {
+            sink.push(Frame::Bad {
+                record: RawRecord {
+                    bytes: head(value),
+                    position,
+                },
+                reason: "truncated or malformed JSON value: it has no matching closing bracket"
+                    .to_owned(),
+            });
+            return;
+        };
+        let record = value.get(..length).unwrap_or_default();
+        if record.len() > limits.max_record_bytes {
+            sink.push(Frame::Bad {
+                record: RawRecord {
+                    bytes: head(record),
+                    position,
+                },
+                reason: format!(
+                    "JSON value of {} bytes exceeds the record cap of {} bytes (`max_record_bytes`)",
+                    record.len(),
+                    limits.max_record_bytes
+                ),
+            });
+        } else {
+            sink.push(Frame::Record(RawRecord {
+                bytes: record.to_vec(),
+                position,
+            }));
+        }
+        at = start + length;
+    }
+}
+
+/// The length of the bracketed JSON value at the start of `bytes` (strings and escapes
+/// understood), or `None` when it does not start with a bracket or never closes. A value that
+/// is not bracketed runs to the end of its line, so the parser reports it.
+fn value_length(bytes: &[u8]) -> Option<usize> {
+    if !matches!(bytes.first(), Some(b'{' | b'[')) {
+        return Some(
+            bytes
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .unwrap_or(bytes.len())
+                .max(1),
+        );
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(index + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn head(bytes: &[u8]) -> Vec<u8> {
+    bytes.get(..DeadLetter::RAW_CAP).unwrap_or(bytes).to_vec()
+}
