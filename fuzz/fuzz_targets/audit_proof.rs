@@ -7,7 +7,10 @@ use rampart_audit::proof::{verify_consistency, verify_inclusion};
 use rampart_audit::{ConsistencyProof, InclusionProof};
 
 fn hashes(bytes: &[u8]) -> Vec<[u8; 32]> {
-    bytes.chunks_exact(32).filter_map(|c| c.try_into().ok()).collect()
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| c.try_into().ok())
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(wrapped) = WrappedDek::from_bytes(data) else {
         return;
     };
-    assert_eq!(WrappedDek::from_bytes(&wrapped.to_bytes()).ok(), Some(wrapped.clone()));
+    assert_eq!(
+        WrappedDek::from_bytes(&wrapped.to_bytes()).ok(),
+        Some(wrapped.clone())
+    );
     let mut ring = Keyring::new();
     if ring.insert(&wrapped.kek_id, Secret::new([9u8; 32])).is_ok()
         && let Ok(dek) = ring.unwrap(&wrapped)

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Ok(k) = EcdsaVerifyingKey::from_pem(text) {
-                assert_eq!(EcdsaVerifyingKey::from_pem(k.public_key_pem()).ok(), Some(k));
+                assert_eq!(
+                    EcdsaVerifyingKey::from_pem(k.public_key_pem()).ok(),
+                    Some(k)
+                );
             }
         }
         2 => {

@@ -1,21 +1,30 @@
-//! Fast `TreeSHAP` v2 (Yang, 2021): the same values as [`crate::treeshap`], with
-//! the per-leaf Shapley weights precomputed once per model.
+//! Fast `TreeSHAP` (after Yang, 2021, "Fast TreeSHAP" v2): the same values as
+//! [`crate::treeshap`], with everything that does not depend on the row
+//! precomputed once per model.
 //!
-//! For a leaf `l` whose path tests the distinct features `D` (|D| = d), with
-//! `z_k` the cover fraction of the path for feature `k` and `U` the features
-//! whose every split on the path agrees with the row, the path-dependent SHAP
-//! value of feature `k` is
+//! For a leaf `l` with value `v` whose path tests the distinct features `D`
+//! (`|D| = d`), with `z_k` the product of the path's cover fractions for
+//! feature `k` and `U` the features whose every split on the path agrees with
+//! the row (`|U| = u`), the path-dependent SHAP value of feature `k` is
 //!
 //! ```text
-//! k in U:     v_l * (1/z_k - 1) * F(U \ {k})
-//! k not in U: -v_l * F(U)
-//! F(A) = sum over S subset of A of  |S|! (d-|S|-1)! / d!  * prod_{j in D \ S} z_j
+//! k in U:     v * (1/z_k - 1) * F(U \ {k})
+//! k not in U: -v * F(U)
+//! F(A) = sum over S subset of A of  w(|S|) * prod_{j in D \ S} z_j,   w(s) = s! (d-s-1)! / d!
 //! ```
 //!
-//! `F` has `2^d` entries per leaf and is built once; explaining a row is then a
-//! single pass over the nodes plus `d` table reads per leaf, instead of the
-//! `d^2` path updates per leaf of the standard algorithm. Trees whose tables
-//! would exceed a memory cap are explained with the standard algorithm instead.
+//! Precomputed per model: each node's split and the bit of its feature on the
+//! root path, each leaf's distinct features, `z_k` and `v`, and, for leaves with
+//! at most [`TABLE_MAX_FEATURES`] features, the whole `2^d`-entry table of `v F`
+//! (v2's table). Longer paths evaluate `F` in closed form instead, because their
+//! tables would not fit in cache: `prod_{j not in U} z_j` times
+//! `sum_s w(s) e_{u-s}(z_U)`, with `e_i` the elementary symmetric polynomials of
+//! the `z` in `U` (and `U \ {k}` by deflating one factor), `O(u^2)` per leaf.
+//!
+//! Explaining a row is one pass over the nodes (which path bits it violates)
+//! and one over the leaves, instead of the standard algorithm's recursion with
+//! `O(d^2)` path updates per leaf. Paths with more than 16 distinct features
+//! fall back to the standard algorithm.
 
 use crate::error::{MlError, Result};
 use crate::tree::Tree;
@@ -24,54 +33,76 @@ use crate::treeshap::tree_shap;
 /// Most table entries (f64) precomputed for one ensemble: 2^23 = 64 MiB.
 pub const DEFAULT_MAX_TABLE_ENTRIES: usize = 1 << 23;
 
+/// Leaves with at most this many distinct path features get a precomputed table.
+pub const TABLE_MAX_FEATURES: usize = 4;
+
 /// Paths longer than this many distinct features use the standard algorithm.
 const MAX_FAST_FEATURES: usize = 16;
 
-#[derive(Debug, Clone)]
+const NO_SPLIT: u32 = u32::MAX;
+
+/// One node for the row pass: where the row goes and which path bit it may violate.
+#[derive(Debug, Clone, Copy)]
+struct FastNode {
+    threshold: f64,
+    /// Feature tested, or [`NO_SPLIT`] at a leaf.
+    feature: u32,
+    left: u32,
+    right: u32,
+    bit: u8,
+    missing_left: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
 struct FastLeaf {
-    node: usize,
-    /// Offset of this leaf's `2^d` scaled `v * F` entries in `table`.
-    table: usize,
-    /// Offset of this leaf's `d` (feature, 1/z - 1) pairs in `path`.
+    node: u32,
+    d: u8,
+    /// `v * scale`.
+    value: f64,
+    /// Offset of this leaf's `d` entries in the path arrays.
     path: usize,
-    d: usize,
+    /// Offset of this leaf's `2^d` entries of `v F` in `table`, if it has one.
+    table: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct FastTree {
+    nodes: Vec<FastNode>,
+    leaves: Vec<FastLeaf>,
+    /// Feature of each path entry.
+    features: Vec<u32>,
+    /// `z` of each path entry.
+    z: Vec<f64>,
+    /// `1/z - 1` of each path entry (used with tables).
+    inv_z_minus_one: Vec<f64>,
+    table: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
 enum Explainer {
-    Fast {
-        /// Bit (first-occurrence position on its root path) of each internal node's feature.
-        bit: Vec<u8>,
-        leaves: Vec<FastLeaf>,
-        table: Vec<f64>,
-        path: Vec<(usize, f64)>,
-    },
-    Standard,
+    Fast(FastTree),
+    Standard(Tree),
 }
 
 /// Precomputed explainer for an ensemble whose output is `scale * sum of trees`.
 #[derive(Debug, Clone)]
 pub struct FastTreeShap {
-    trees: Vec<(Tree, Explainer)>,
+    trees: Vec<Explainer>,
     scale: f64,
     n_features: usize,
     max_nodes: usize,
+    /// `w(s)` for each path length `d`: `weights[d][s]`.
+    weights: Vec<Vec<f64>>,
 }
 
 impl FastTreeShap {
-    /// Precomputes the tables for validated `trees`.
+    /// Precomputes everything for validated `trees`; tables stop at `max_table_entries`.
     pub fn new(
         trees: &[Tree],
         scale: f64,
         n_features: usize,
         max_table_entries: usize,
     ) -> Result<Self> {
-        let mut budget = max_table_entries;
-        let mut out = Vec::with_capacity(trees.len());
-        for tree in trees {
-            let explainer = build(tree, scale, &mut budget).unwrap_or(Explainer::Standard);
-            out.push((tree.clone(), explainer));
-        }
         if !scale.is_finite() {
             return Err(MlError::InvalidHyperparameter {
                 name: "scale",
@@ -79,36 +110,42 @@ impl FastTreeShap {
                 reason: "must be finite",
             });
         }
+        let weights: Vec<Vec<f64>> = (0..=MAX_FAST_FEATURES).map(shapley_weights).collect();
+        let mut budget = max_table_entries;
+        let out = trees
+            .iter()
+            .map(|tree| {
+                build(tree, scale, &weights, &mut budget)
+                    .map_or_else(|| Explainer::Standard(tree.clone()), Explainer::Fast)
+            })
+            .collect();
         let max_nodes = trees.iter().map(Tree::len).max().unwrap_or(0);
         Ok(Self {
             trees: out,
             scale,
             n_features,
             max_nodes,
+            weights,
         })
     }
 
-    /// How many trees fell back to the standard algorithm (memory cap or very long paths).
+    /// How many trees fall back to the standard algorithm (paths with more than 16 features).
     pub fn standard_fallbacks(&self) -> usize {
         self.trees
             .iter()
-            .filter(|(_, e)| matches!(e, Explainer::Standard))
+            .filter(|e| matches!(e, Explainer::Standard(_)))
             .count()
     }
 
-    /// Adds the SHAP values of row `x` to `phi` (one slot per feature).
+    /// Adds the SHAP values of row `x` to `phi` (one slot per feature);
+    /// `scratch` is reused between calls to avoid allocating.
     pub fn explain_into(&self, x: &[f64], phi: &mut [f64], scratch: &mut Vec<u32>) {
         scratch.clear();
         scratch.resize(self.max_nodes, 0);
-        for (tree, explainer) in &self.trees {
+        for explainer in &self.trees {
             match explainer {
-                Explainer::Standard => tree_shap(tree, x, self.scale, phi),
-                Explainer::Fast {
-                    bit,
-                    leaves,
-                    table,
-                    path,
-                } => explain_tree(tree, bit, leaves, table, path, x, phi, scratch),
+                Explainer::Standard(tree) => tree_shap(tree, x, self.scale, phi),
+                Explainer::Fast(tree) => self.explain_tree(tree, x, phi, scratch),
             }
         }
     }
@@ -120,73 +157,160 @@ impl FastTreeShap {
         self.explain_into(x, &mut phi, &mut scratch);
         phi
     }
-}
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the per-tree tables travel together; a struct would only rename them"
-)]
-fn explain_tree(
-    tree: &Tree,
-    bit: &[u8],
-    leaves: &[FastLeaf],
-    table: &[f64],
-    path: &[(usize, f64)],
-    x: &[f64],
-    phi: &mut [f64],
-    violated: &mut [u32],
-) {
-    // Pass 1, in index order (parents before children): which path bits the row violates.
-    if let Some(v) = violated.first_mut() {
-        *v = 0;
-    }
-    for node in 0..tree.len() {
-        if let Some((hot, cold)) = tree.route(node, x) {
-            let mask = violated.get(node).copied().unwrap_or(0);
-            let b = bit.get(node).map_or(0, |&b| 1u32 << b);
-            if let Some(v) = violated.get_mut(hot) {
-                *v = mask;
-            }
-            if let Some(v) = violated.get_mut(cold) {
-                *v = mask | b;
-            }
+    fn explain_tree(&self, tree: &FastTree, x: &[f64], phi: &mut [f64], violated: &mut [u32]) {
+        // Pass 1, in index order (parents before children): the path bits each node's
+        // path has that the row disagrees with.
+        if let Some(v) = violated.first_mut() {
+            *v = 0;
         }
-    }
-    // Pass 2: each leaf's contribution from its table.
-    for leaf in leaves {
-        let full = (1u32 << leaf.d) - 1;
-        let u = full & !violated.get(leaf.node).copied().unwrap_or(full);
-        let Some(entries) = table.get(leaf.table..leaf.table + (1usize << leaf.d)) else {
-            continue;
-        };
-        let Some(steps) = path.get(leaf.path..leaf.path + leaf.d) else {
-            continue;
-        };
-        let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
-        for (k, &(feature, inv_z_minus_one)) in steps.iter().enumerate() {
-            let b = 1u32 << k;
-            let contribution = if u & b == 0 {
-                -f_u
+        for (i, n) in tree.nodes.iter().enumerate() {
+            if n.feature == NO_SPLIT {
+                continue;
+            }
+            let value = x.get(n.feature as usize).copied().unwrap_or(f64::NAN);
+            let go_left = if value.is_nan() {
+                n.missing_left
             } else {
-                inv_z_minus_one * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
+                value <= n.threshold
             };
-            if let Some(p) = phi.get_mut(feature) {
-                *p += contribution;
+            let mask = violated.get(i).copied().unwrap_or(0);
+            let bit = 1u32 << n.bit;
+            let (l, r) = if go_left {
+                (mask, mask | bit)
+            } else {
+                (mask | bit, mask)
+            };
+            if let Some(v) = violated.get_mut(n.left as usize) {
+                *v = l;
+            }
+            if let Some(v) = violated.get_mut(n.right as usize) {
+                *v = r;
+            }
+        }
+        // Pass 2: every leaf's share.
+        for leaf in &tree.leaves {
+            let d = usize::from(leaf.d);
+            let full = (1u32 << d) - 1;
+            let u = full & !violated.get(leaf.node as usize).copied().unwrap_or(full);
+            let (Some(features), Some(z)) = (
+                tree.features.get(leaf.path..leaf.path + d),
+                tree.z.get(leaf.path..leaf.path + d),
+            ) else {
+                continue;
+            };
+            match leaf.table {
+                Some(offset) => {
+                    let (Some(entries), Some(inv)) = (
+                        tree.table.get(offset..offset + (1usize << d)),
+                        tree.inv_z_minus_one.get(leaf.path..leaf.path + d),
+                    ) else {
+                        continue;
+                    };
+                    let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
+                    for (k, (&feature, &inv_k)) in features.iter().zip(inv).enumerate() {
+                        let b = 1u32 << k;
+                        let share = if u & b == 0 {
+                            -f_u
+                        } else {
+                            inv_k * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
+                        };
+                        if let Some(p) = phi.get_mut(feature as usize) {
+                            *p += share;
+                        }
+                    }
+                }
+                None => {
+                    let w = self.weights.get(d).map_or(&[][..], Vec::as_slice);
+                    closed_form(leaf.value, features, z, u, w, phi);
+                }
             }
         }
     }
 }
 
-/// Builds one tree's tables, or `None` when it must use the standard algorithm.
-fn build(tree: &Tree, scale: f64, budget: &mut usize) -> Option<Explainer> {
+/// One leaf's shares from the closed form (see the module docs).
+#[expect(
+    clippy::indexing_slicing,
+    reason = "every index is below u + 1 <= d + 1 <= N: `build` caps d at MAX_FAST_FEATURES"
+)]
+fn closed_form(v: f64, features: &[u32], z: &[f64], u_mask: u32, w: &[f64], phi: &mut [f64]) {
+    const N: usize = MAX_FAST_FEATURES + 1;
+    // e[i]: elementary symmetric polynomials of the z in U; `outside`: product of the others.
+    let mut e = [0.0_f64; N];
+    e[0] = 1.0;
+    let mut u = 0usize;
+    let mut outside = 1.0;
+    for (k, &zk) in z.iter().enumerate() {
+        if u_mask & (1 << k) == 0 {
+            outside *= zk;
+        } else {
+            u += 1;
+            for i in (1..=u.min(N - 1)).rev() {
+                e[i] += zk * e[i - 1];
+            }
+        }
+    }
+    let scale = v * outside;
+    let weighted = |coeffs: &[f64; N], top: usize| -> f64 {
+        // sum over s = 0..=top of w(s) * coeffs[top - s]
+        (0..=top)
+            .map(|s| w.get(s).copied().unwrap_or(0.0) * coeffs[top - s])
+            .sum()
+    };
+    let absent_share = if u < z.len() {
+        -scale * weighted(&e, u)
+    } else {
+        0.0
+    };
+    let mut deflated = [0.0_f64; N];
+    for (k, (&feature, &zk)) in features.iter().zip(z).enumerate() {
+        let share = if u_mask & (1 << k) == 0 {
+            absent_share
+        } else {
+            // Coefficients without the factor (1 + z_k t): e'_i = e_i - z_k e'_(i-1).
+            deflated[0] = 1.0;
+            for i in 1..u {
+                deflated[i] = e[i] - zk * deflated[i - 1];
+            }
+            scale * (1.0 - zk) * weighted(&deflated, u - 1)
+        };
+        if let Some(p) = phi.get_mut(feature as usize) {
+            *p += share;
+        }
+    }
+}
+
+/// `w(s) = s! (d-s-1)! / d!` for `s` in `0..d`, by a ratio recurrence.
+fn shapley_weights(d: usize) -> Vec<f64> {
+    let mut w = Vec::with_capacity(d);
+    if d == 0 {
+        return w;
+    }
+    let mut current = 1.0 / d as f64;
+    for s in 0..d {
+        w.push(current);
+        if s + 1 < d {
+            current *= (s + 1) as f64 / (d - s - 1) as f64;
+        }
+    }
+    w
+}
+
+/// Builds one tree's explainer, or `None` when it must use the standard algorithm.
+fn build(tree: &Tree, scale: f64, weights: &[Vec<f64>], budget: &mut usize) -> Option<FastTree> {
     let count = tree.len();
-    let mut bit = vec![0u8; count];
+    let mut out = FastTree {
+        nodes: Vec::with_capacity(count),
+        leaves: Vec::new(),
+        features: Vec::new(),
+        z: Vec::new(),
+        inv_z_minus_one: Vec::new(),
+        table: Vec::new(),
+    };
     // Per node: the distinct features on the root path, in first-occurrence
     // order, with the product of cover fractions for each.
     let mut paths: Vec<Vec<(usize, f64)>> = vec![Vec::new(); count];
-    let mut leaves = Vec::new();
-    let mut table = Vec::new();
-    let mut path_out = Vec::new();
     for node in 0..count {
         let here = std::mem::take(paths.get_mut(node)?);
         if let Some((left, right)) = tree.children(node) {
@@ -198,7 +322,14 @@ fn build(tree: &Tree, scale: f64, budget: &mut usize) -> Option<Explainer> {
             if pos >= MAX_FAST_FEATURES {
                 return None;
             }
-            *bit.get_mut(node)? = u8::try_from(pos).ok()?;
+            out.nodes.push(FastNode {
+                threshold: tree.thresholds.get(node).copied().unwrap_or(0.0),
+                feature: u32::try_from(feature).ok()?,
+                left: u32::try_from(left).ok()?,
+                right: u32::try_from(right).ok()?,
+                bit: u8::try_from(pos).ok()?,
+                missing_left: tree.missing_left.get(node).copied().unwrap_or(true),
+            });
             let cover = tree.cover_at(node);
             for child in [left, right] {
                 let ratio = tree.cover_at(child) / cover;
@@ -210,59 +341,54 @@ fn build(tree: &Tree, scale: f64, budget: &mut usize) -> Option<Explainer> {
                 *paths.get_mut(child)? = p;
             }
         } else {
-            let d = here.len();
-            let size = 1usize << d;
-            *budget = budget.checked_sub(size)?;
-            leaves.push(FastLeaf {
-                node,
-                table: table.len(),
-                path: path_out.len(),
-                d,
+            out.nodes.push(FastNode {
+                threshold: 0.0,
+                feature: NO_SPLIT,
+                left: 0,
+                right: 0,
+                bit: 0,
+                missing_left: true,
             });
-            let start = table.len();
-            table.extend(weights(&here, tree.value_at(node) * scale));
-            subset_sums(table.get_mut(start..)?);
-            path_out.extend(here.iter().map(|&(f, z)| (f, 1.0 / z - 1.0)));
+            let d = here.len();
+            let value = tree.value_at(node) * scale;
+            let table = if d <= TABLE_MAX_FEATURES && *budget >= (1 << d) {
+                *budget -= 1 << d;
+                let start = out.table.len();
+                out.table
+                    .extend(subset_terms(&here, value, weights.get(d)?));
+                subset_sums(out.table.get_mut(start..)?);
+                Some(start)
+            } else {
+                None
+            };
+            out.leaves.push(FastLeaf {
+                node: u32::try_from(node).ok()?,
+                d: u8::try_from(d).ok()?,
+                value,
+                path: out.features.len(),
+                table,
+            });
+            for &(f, z) in &here {
+                out.features.push(u32::try_from(f).ok()?);
+                out.z.push(z);
+                out.inv_z_minus_one.push(1.0 / z - 1.0);
+            }
         }
     }
-    Some(Explainer::Fast {
-        bit,
-        leaves,
-        table,
-        path: path_out,
-    })
+    Some(out)
 }
 
-/// `v * |S|! (d-|S|-1)! / d! * prod_{k not in S} z_k` for every mask `S` (0 for the full set).
-fn weights(path: &[(usize, f64)], v: f64) -> Vec<f64> {
+/// `v * w(|S|) * prod_{k not in S} z_k` for every mask `S` (0 for the full set).
+fn subset_terms(path: &[(usize, f64)], v: f64, w: &[f64]) -> Vec<f64> {
     let d = path.len();
-    let size = 1usize << d;
-    // w(s, d) = s! (d-s-1)! / d!, built by a ratio recurrence to stay exact-ish.
-    let mut w = vec![0.0; d.max(1)];
-    if d > 0
-        && let Some(first) = w.first_mut()
-    {
-        *first = 1.0 / d as f64;
-    }
-    for s in 1..d {
-        let prev = w.get(s - 1).copied().unwrap_or(0.0);
-        if let Some(slot) = w.get_mut(s) {
-            *slot = prev * s as f64 / (d - s) as f64;
-        }
-    }
-    (0..size)
+    (0..1usize << d)
         .map(|mask| {
             let s = mask.count_ones() as usize;
-            if s >= d {
-                return 0.0;
-            }
-            let mut term = v * w.get(s).copied().unwrap_or(0.0);
-            for (k, &(_, z)) in path.iter().enumerate() {
-                if mask & (1 << k) == 0 {
-                    term *= z;
-                }
-            }
-            term
+            let Some(&ws) = w.get(s) else { return 0.0 };
+            path.iter()
+                .enumerate()
+                .filter(|(k, _)| mask & (1 << k) == 0)
+                .fold(v * ws, |term, (_, &(_, z))| term * z)
         })
         .collect()
 }
@@ -314,15 +440,63 @@ mod tests {
     }
 
     #[test]
-    fn falls_back_to_standard_under_a_tiny_budget() {
+    fn closed_form_alone_equals_standard() {
+        // A zero table budget sends every leaf through the closed form.
         let forest = vec![random_tree(5, 4, 6), random_tree(6, 4, 6)];
-        let fast = FastTreeShap::new(&forest, 1.0, 4, 4).unwrap();
-        assert_eq!(fast.standard_fallbacks(), 2);
-        let x = [0.2, 0.4, 0.6, 0.8];
+        let fast = FastTreeShap::new(&forest, 1.0, 4, 0).unwrap();
+        assert_eq!(fast.standard_fallbacks(), 0);
+        let x = [0.2, 0.4, f64::NAN, 0.8];
         let mut want = vec![0.0; 4];
         for t in &forest {
             tree_shap(t, &x, 1.0, &mut want);
         }
+        for (a, b) in fast.explain(&x).iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn paths_with_more_than_16_features_use_the_standard_algorithm() {
+        // A chain: node 2i splits on feature i, its left child is a leaf.
+        let depth = 18;
+        let mut t = Tree::leaf(0.0, 1.0);
+        for i in 0..depth {
+            let node = t.len() - 1;
+            let l = t.len();
+            for k in 0..2 {
+                t.children_left.push(-1);
+                t.children_right.push(-1);
+                t.missing_left.push(true);
+                t.features.push(0);
+                t.thresholds.push(0.0);
+                t.values.push(f64::from(i32::try_from(i * 2 + k).unwrap()));
+                t.cover.push(0.0);
+            }
+            t.children_left[node] = i32::try_from(l).unwrap();
+            t.children_right[node] = i32::try_from(l + 1).unwrap();
+            t.features[node] = u32::try_from(i).unwrap();
+            t.thresholds[node] = 0.5;
+        }
+        for i in (0..t.len()).rev() {
+            t.cover[i] = match t.children(i) {
+                Some((l, r)) => t.cover[l] + t.cover[r],
+                None => 1.0,
+            };
+        }
+        t.fill_internal_values();
+        t.validate(depth, crate::tree::TreeLimits::default())
+            .unwrap();
+        let fast = FastTreeShap::new(
+            std::slice::from_ref(&t),
+            1.0,
+            depth,
+            DEFAULT_MAX_TABLE_ENTRIES,
+        )
+        .unwrap();
+        assert_eq!(fast.standard_fallbacks(), 1);
+        let x = vec![0.7; depth];
+        let mut want = vec![0.0; depth];
+        tree_shap(&t, &x, 1.0, &mut want);
         assert_eq!(fast.explain(&x), want);
     }
 }

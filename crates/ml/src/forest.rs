@@ -161,7 +161,12 @@ impl IsolationForest {
 
     /// Scores every row of `x`.
     pub fn score_batch(&self, x: &Matrix) -> Vec<f64> {
-        x.iter_rows().map(|r| self.score(r)).collect()
+        let n = self.trees.len().max(1) as f64;
+        let mut out = self.packed.sum_batch(x);
+        for v in &mut out {
+            *v = self.score_from_path_length(*v / n);
+        }
+        out
     }
 
     /// A `TreeSHAP` explainer of `E[h(x)]` (the base value is the mean path length

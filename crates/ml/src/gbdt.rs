@@ -245,7 +245,20 @@ impl Gbdt {
 
     /// Margins of every row.
     pub fn margin_batch(&self, x: &Matrix) -> Vec<f64> {
-        x.iter_rows().map(|r| self.margin(r)).collect()
+        let mut out = self.packed.sum_batch(x);
+        for v in &mut out {
+            *v += self.base_score;
+        }
+        out
+    }
+
+    /// Uncalibrated probabilities of every row.
+    pub fn probability_batch(&self, x: &Matrix) -> Vec<f64> {
+        let mut out = self.margin_batch(x);
+        for v in &mut out {
+            *v = sigmoid(*v);
+        }
+        out
     }
 
     /// A `TreeSHAP` explainer of the margin.

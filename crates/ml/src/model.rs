@@ -265,7 +265,10 @@ impl Model {
 
     /// Scores every row of an encoded matrix.
     pub fn score_matrix(&self, x: &Matrix) -> Vec<f64> {
-        x.iter_rows().map(|r| self.score_features(r)).collect()
+        match &self.runtime {
+            Runtime::Forest(f) => f.score_batch(x),
+            Runtime::Gbdt(g, c) => g.margin_batch(x).into_iter().map(|m| c.apply(m)).collect(),
+        }
     }
 
     fn explainer(&self) -> Result<&FastTreeShap> {

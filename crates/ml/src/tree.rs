@@ -377,6 +377,41 @@ impl PackedForest {
         }
     }
 
+    /// Sums of the leaf outputs of every tree for every row of `x`, tree by tree
+    /// over blocks of rows so each tree's nodes stay in cache while a block walks it.
+    pub fn sum_batch(&self, x: &crate::matrix::Matrix) -> Vec<f64> {
+        const BLOCK: usize = 64;
+        let cols = x.cols();
+        if cols == 0 {
+            return (0..x.rows()).map(|_| self.sum(&[])).collect();
+        }
+        let mut out = vec![0.0; x.rows()];
+        for (block, sums) in x
+            .as_slice()
+            .chunks(BLOCK * cols.max(1))
+            .zip(out.chunks_mut(BLOCK))
+        {
+            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+                for (rows, lane_sums) in block
+                    .chunks(LANES * cols.max(1))
+                    .zip(sums.chunks_mut(LANES))
+                {
+                    let mut at = [root; LANES];
+                    let lanes = lane_sums.len();
+                    for _ in 0..depth {
+                        for (a, row) in at.iter_mut().zip(rows.chunks(cols.max(1))).take(lanes) {
+                            *a = self.step(*a, row);
+                        }
+                    }
+                    for (sum, &a) in lane_sums.iter_mut().zip(&at) {
+                        *sum += self.values.get(a as usize).copied().unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Sum of the leaf outputs of every tree for row `x`.
     #[inline]
     pub fn sum(&self, x: &[f64]) -> f64 {
@@ -393,11 +428,11 @@ impl PackedForest {
                     *a = self.step(*a, x);
                 }
             }
-            total += at
-                .iter()
-                .take(lanes)
-                .map(|&a| self.values.get(a as usize).copied().unwrap_or(0.0))
-                .sum::<f64>();
+            // Tree by tree, in order: the same additions as `sum_batch`, so a row
+            // scores bit-for-bit the same alone or in a batch.
+            for &a in at.iter().take(lanes) {
+                total += self.values.get(a as usize).copied().unwrap_or(0.0);
+            }
         }
         total
     }
@@ -472,8 +507,27 @@ pub(crate) mod tests {
                     })
                     .collect();
                 assert_eq!(t.predict(&x).to_bits(), packed.sum(&x).to_bits());
+                let m = crate::matrix::Matrix::from_rows(&[x.clone(), x.clone()]).unwrap();
+                assert_eq!(packed.sum_batch(&m), vec![t.predict(&x); 2]);
             }
             assert!((t.values[0] - t.expected_value()).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn batch_and_single_row_sums_are_bit_identical() {
+        let trees: Vec<Tree> = (0..37).map(|s| random_tree(s, 5, 7)).collect();
+        let packed = PackedForest::new(&trees).unwrap();
+        let mut rng = Rng::new(1);
+        let rows: Vec<Vec<f64>> = (0..150)
+            .map(|_| (0..5).map(|_| rng.next_f64()).collect())
+            .collect();
+        let m = crate::matrix::Matrix::from_rows(&rows).unwrap();
+        let batch = packed.sum_batch(&m);
+        for (row, b) in rows.iter().zip(&batch) {
+            assert_eq!(packed.sum(row).to_bits(), b.to_bits());
+            let direct: f64 = trees.iter().map(|t| t.predict(row)).fold(0.0, |a, v| a + v);
+            assert_eq!(direct.to_bits(), b.to_bits());
         }
     }
 

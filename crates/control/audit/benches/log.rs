@@ -56,7 +56,13 @@ fn appends(c: &mut Criterion) {
                 }
                 Some(log)
             },
-            |log| log.map(|l| l.append_batch(black_box(&batch))),
+            // Return the log so that dropping 100,000 entries is not timed.
+            |log| {
+                log.map(|l| {
+                    let receipts = l.append_batch(black_box(&batch));
+                    (l, receipts)
+                })
+            },
             BatchSize::PerIteration,
         );
     });

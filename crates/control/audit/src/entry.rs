@@ -166,7 +166,8 @@ pub trait AuditSink: Send + Sync {
     /// Appends one event and returns its receipt once it is stored.
     fn record(&self, event: AuditEvent) -> Result<AuditReceipt, AuditError>;
 
-    /// Appends several events atomically, in order. Implementations batch the storage write.
+    /// Appends several events in order. The default records them one by one;
+    /// [`crate::TransparencyLog`] writes the batch in one atomic storage call.
     fn record_batch(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditReceipt>, AuditError> {
         events.into_iter().map(|e| self.record(e)).collect()
     }

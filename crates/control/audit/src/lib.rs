@@ -13,10 +13,12 @@
 //! Storage is behind [`LogStorage`]; [`MemoryStorage`] ships here and the store crate adds
 //! `SQLite`. Three layers of evidence let verification name the first bad position:
 //!
-//! 1. **Per entry**: its index (also inside its bytes), its leaf hash and its *running root*,
-//!    the root of the tree of all entries up to and including it. Changing, removing or
-//!    reordering entries breaks the first affected one, so [`TransparencyLog::verify`] names it
-//!    exactly: `TamperLocation::Entry(i)`.
+//! 1. **Per entry**: its index (also inside its bytes), its leaf hash and a *chain value*
+//!    `SHA-256(0x02 || previous chain value || leaf hash)` that links it to every entry before
+//!    it for one hash per append. Changing, removing or reordering entries (with or without
+//!    their leaf hashes) breaks the first affected one, so [`TransparencyLog::verify`] names it
+//!    exactly: `TamperLocation::Entry(i)`. (Storing the running tree root per entry would give
+//!    the same evidence at `O(log n)` hashes per append.)
 //! 2. **Periodic signed checkpoints**: every `checkpoint_every` entries (and on demand) the log
 //!    signs `origin / size / root` with Ed25519 as a C2SP signed note. Someone who rewrites
 //!    entries *and* all their stored hashes, but lacks the key, is caught at the next checkpoint;

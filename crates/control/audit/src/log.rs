@@ -7,7 +7,10 @@ use rampart_crypto::ed25519::{Ed25519SigningKey, NoteVerifierKey};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::entry::{AuditEvent, AuditReceipt, AuditSink, LogEntry, canonical_entry};
-use crate::merkle::{Frontier, Hash, consistency_path, empty_root, inclusion_path, leaf_hash};
+use crate::merkle::{
+    CHAIN_START, Frontier, Hash, chain_hash, consistency_path, empty_root, inclusion_path,
+    leaf_hash,
+};
 use crate::proof::{
     CONSISTENCY_PROOF_FORMAT, ConsistencyProof, INCLUSION_PROOF_FORMAT, InclusionProof,
 };
@@ -42,6 +45,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub(crate) struct Inner<S> {
     pub(crate) storage: S,
     pub(crate) frontier: Frontier,
+    /// Chain value of the last entry.
+    pub(crate) chain: Hash,
 }
 
 /// An append-only, tamper-evident log of audit events (see the crate docs for the design).
@@ -105,6 +110,18 @@ impl<S: LogStorage> TransparencyLog<S> {
         config: LogConfig,
     ) -> Result<Self, AuditError> {
         let size = storage.len()?;
+        let chain = match size.checked_sub(1) {
+            None => CHAIN_START,
+            Some(last) => storage
+                .entries(last, size)?
+                .pop()
+                .map(|e| e.chain_hash)
+                .ok_or_else(|| {
+                    AuditError::Storage(format!(
+                        "entry `{last}` is missing; the store is incomplete"
+                    ))
+                })?,
+        };
         let frontier = Frontier::from_nodes(size, |level, index| {
             storage.node(level, index)?.ok_or_else(|| {
                 AuditError::Storage(format!(
@@ -113,7 +130,11 @@ impl<S: LogStorage> TransparencyLog<S> {
             })
         })?;
         Ok(Self {
-            inner: Mutex::new(Inner { storage, frontier }),
+            inner: Mutex::new(Inner {
+                storage,
+                frontier,
+                chain,
+            }),
             origin: config.origin,
             key,
             verifier,
@@ -168,6 +189,7 @@ impl<S: LogStorage> TransparencyLog<S> {
         let mut inner = self.lock()?;
         // Work on a copy of the frontier; commit it only once storage accepted the batch.
         let mut frontier = inner.frontier.clone();
+        let mut chain = inner.chain;
         let mut entries = Vec::with_capacity(events.len());
         let mut nodes = Vec::new();
         let mut due = Vec::new();
@@ -177,19 +199,20 @@ impl<S: LogStorage> TransparencyLog<S> {
             let body = canonical_entry(event, index, &time)?;
             let leaf = leaf_hash(&body);
             frontier.push(leaf, |n| nodes.push(n));
-            let root = frontier.root();
-            if self.checkpoint_every > 0 && (index + 1) % self.checkpoint_every == 0 {
-                due.push((index + 1, root));
+            chain = chain_hash(&chain, &leaf);
+            if self.checkpoint_every > 0 && (index + 1).is_multiple_of(self.checkpoint_every) {
+                due.push((index + 1, frontier.root()));
             }
             entries.push(StoredEntry {
                 index,
                 body,
                 leaf_hash: leaf,
-                running_root: root,
+                chain_hash: chain,
             });
         }
         inner.storage.append_leaves(&entries, &nodes)?;
         inner.frontier = frontier;
+        inner.chain = chain;
         for (size, root) in due {
             self.sign_and_store(&mut inner.storage, size, root)?;
         }

@@ -9,7 +9,7 @@
 //! leaves starting at a multiple of `2^level`) with one stored hash and composes the rest;
 //! generation then touches `O(log n)` stored hashes.
 
-use sha2::{Digest as _, Sha256};
+use rampart_crypto::digest::{sha256, sha256_parts};
 
 use crate::AuditError;
 
@@ -18,24 +18,37 @@ pub type Hash = [u8; 32];
 
 /// Root hash of the empty tree: `SHA-256("")`.
 pub fn empty_root() -> Hash {
-    Sha256::digest(b"").into()
+    sha256(b"").0
 }
 
 /// Hash of a leaf: `SHA-256(0x00 || data)`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x00]);
-    h.update(data);
-    h.finalize().into()
+    sha256_parts(&[&[0x00], data]).0
 }
 
 /// Hash of an interior node: `SHA-256(0x01 || left || right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x01]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    sha256(&prefixed(0x01, left, right)).0
+}
+
+/// Chain value before the first entry.
+pub const CHAIN_START: Hash = [0u8; 32];
+
+/// Per-entry chain value `SHA-256(0x02 || previous chain value || leaf hash)`.
+///
+/// Not part of RFC 6962: it links every stored entry to all the entries before it at the cost of
+/// one hash per append, so verification can name the first entry whose stored hashes were
+/// changed (see the crate docs). The `0x02` prefix keeps it apart from leaf and node hashes.
+pub fn chain_hash(previous: &Hash, leaf: &Hash) -> Hash {
+    sha256(&prefixed(0x02, previous, leaf)).0
+}
+
+fn prefixed(tag: u8, a: &Hash, b: &Hash) -> [u8; 65] {
+    let mut buf = [0u8; 65];
+    for (dst, src) in buf.iter_mut().zip(std::iter::once(&tag).chain(a).chain(b)) {
+        *dst = *src;
+    }
+    buf
 }
 
 /// The largest power of two strictly smaller than `n` (for `n >= 2`; 0 otherwise).

@@ -15,8 +15,9 @@ pub struct StoredEntry {
     pub body: Vec<u8>,
     /// `SHA-256(0x00 || body)`.
     pub leaf_hash: Hash,
-    /// Root of the tree of the first `index + 1` entries, as computed when appended.
-    pub running_root: Hash,
+    /// Chain value `SHA-256(0x02 || previous entry's chain_hash || leaf_hash)` (the first entry
+    /// chains from 32 zero bytes); see [`crate::merkle::chain_hash`].
+    pub chain_hash: Hash,
 }
 
 /// One stored signed checkpoint.
@@ -240,7 +241,7 @@ mod tests {
                 index: i as u64,
                 body: vec![],
                 leaf_hash: *l,
-                running_root: f.root(),
+                chain_hash: [0; 32],
             });
         }
         let mut s = MemoryStorage::new();
@@ -268,14 +269,14 @@ mod tests {
             index: 9,
             body: vec![],
             leaf_hash: [0; 32],
-            running_root: [0; 32],
+            chain_hash: [0; 32],
         };
         assert!(s.append_leaves(&[e], &[]).is_err());
         let e = StoredEntry {
             index: 3,
             body: vec![],
             leaf_hash: [0; 32],
-            running_root: [0; 32],
+            chain_hash: [0; 32],
         };
         let bad_node = TreeNode {
             level: 1,

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone as _, Utc};
-use rampart_audit::merkle::{Frontier, leaf_hash};
+use rampart_audit::merkle::{CHAIN_START, Frontier, chain_hash, leaf_hash};
 use rampart_audit::{
     AuditEvent, AuditKind, AuditSink, InclusionProof, LogConfig, MemoryParts, MemoryStorage,
     SignedCheckpoint, StoredCheckpoint, TamperLocation, TransparencyLog,
@@ -79,6 +79,7 @@ fn location(log: &TransparencyLog<MemoryStorage>) -> TamperLocation {
 /// What an attacker without the key can do: recompute every hash from the (edited) bodies.
 fn recompute_hashes(parts: &mut MemoryParts) {
     let mut f = Frontier::default();
+    let mut chain = CHAIN_START;
     let mut nodes: Vec<Vec<[u8; 32]>> = Vec::new();
     for e in &mut parts.entries {
         e.leaf_hash = leaf_hash(&e.body);
@@ -89,7 +90,8 @@ fn recompute_hashes(parts: &mut MemoryParts) {
             }
             nodes[level - 1].push(n.hash);
         });
-        e.running_root = f.root();
+        chain = chain_hash(&chain, &e.leaf_hash);
+        e.chain_hash = chain;
     }
     parts.nodes = nodes;
 }

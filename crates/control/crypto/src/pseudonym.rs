@@ -18,17 +18,22 @@
 //! # Prefix-preserving IP addresses (a Crypto-PAn-style construction)
 //!
 //! For an address of `n` bits `a_0 … a_{n-1}` (most significant first), output bit `i` is
-//! `a_i XOR f_i`, where `f_i` is the least significant bit of
-//! `HMAC-SHA256(K_ip, family || i || P_i)`, `family` is the byte 4 or 6, `i` one byte, and `P_i`
-//! the first `i` bits of the address packed most-significant-first into `n/8` bytes with the
-//! other bits zero. Because `f_i` depends only on the first `i` input bits:
+//! `a_i XOR f_i`, where the flip bit `f_i` is a pseudorandom function of the first `i` input
+//! bits only. Because of that:
 //! - two addresses sharing exactly a `k`-bit prefix map to addresses sharing exactly a `k`-bit
 //!   prefix (same subnet in, same subnet out; the first differing bit stays different);
 //! - the map is a bijection on each address family, so the output is always a valid address of
 //!   the same family (special ranges such as loopback are not preserved).
 //!
-//! It costs one HMAC per bit (32 for IPv4, 128 for IPv6). Like Crypto-PAn, it leaks the prefix
-//! structure by design; use [`Pseudonymizer::token`] when subnet grouping is not needed.
+//! Crypto-PAn evaluates its PRF (AES) once per bit. Here one HMAC serves a whole byte: for byte
+//! `k` (bits `8k … 8k+7`), `R_k = HMAC-SHA256(K_ip, family || k || P_k)` where `family` is the
+//! byte 4 or 6 and `P_k` the first `k` address bytes padded with zeros to `n/8` bytes. Within
+//! the byte, the flip of bit `j` (0 = most significant) depends on the `j` bits of the byte
+//! already seen, value `v`: it is bit number `2^j - 1 + v` of `R_k` (bits numbered from the
+//! most significant bit of its first byte). The 255 possible `(j, v)` pairs address distinct
+//! bits of the 256-bit output, so every flip is still an independent PRF bit of exactly the
+//! preceding prefix, at one HMAC per byte (4 for IPv4, 16 for IPv6). Like Crypto-PAn, it leaks
+//! the prefix structure by design; use [`Pseudonymizer::token`] when subnet grouping is not needed.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -138,19 +143,23 @@ impl Pseudonymizer {
     fn prefix_preserve<const N: usize>(&self, family: u8, input: [u8; N]) -> [u8; N] {
         let mut out = input;
         let mut prefix = [0u8; N];
-        for i in 0..N * 8 {
-            let (byte, bit) = (i / 8, 7 - (i % 8));
+        for (k, (o, a)) in out.iter_mut().zip(input).enumerate() {
             let mut mac = self.ip_mac.clone();
-            // N * 8 <= 128, so the bit index fits a byte.
-            mac.update(&[family, u8::try_from(i).unwrap_or(u8::MAX)]);
+            // N <= 16, so the byte index fits a byte.
+            mac.update(&[family, u8::try_from(k).unwrap_or(u8::MAX)]);
             mac.update(&prefix);
-            let flip = mac.finalize().into_bytes().last().map_or(0, |b| b & 1);
-            if let (Some(o), Some(p), Some(a)) =
-                (out.get_mut(byte), prefix.get_mut(byte), input.get(byte))
-            {
-                *o ^= flip << bit;
-                // Extend the prefix with input bit i for the next position.
-                *p |= a & (1 << bit);
+            let r = mac.finalize().into_bytes();
+            for j in 0..8u32 {
+                // The j bits of this byte seen so far select one of the 255 flip bits.
+                let seen = u32::from(a).checked_shr(8 - j).unwrap_or(0);
+                let node = (1u32 << j) - 1 + seen;
+                let flip = r
+                    .get(usize::try_from(node / 8).unwrap_or(usize::MAX))
+                    .map_or(0, |b| (b >> (7 - node % 8)) & 1);
+                *o ^= flip << (7 - j);
+            }
+            if let Some(p) = prefix.get_mut(k) {
+                *p = a;
             }
         }
         out
@@ -196,6 +205,18 @@ mod tests {
         assert!(p.ip(a).is_ipv4());
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
         assert!(p.ip(v6).is_ipv6());
+    }
+
+    #[test]
+    fn a_subnet_maps_onto_one_subnet_bijectively() {
+        // All 4096 addresses of 10.0.0.0/20 land in one /20 and stay distinct.
+        let p = Pseudonymizer::for_tenant(&master(), "acme").unwrap();
+        let mapped: std::collections::BTreeSet<u32> = (0..4096u32)
+            .map(|i| u32::from(p.ipv4(Ipv4Addr::from(0x0a00_0000 | i))))
+            .collect();
+        assert_eq!(mapped.len(), 4096);
+        let first = *mapped.first().unwrap();
+        assert!(mapped.iter().all(|m| m >> 12 == first >> 12));
     }
 
     fn common_prefix(a: u128, b: u128, bits: u32) -> u32 {

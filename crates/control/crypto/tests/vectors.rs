@@ -5,7 +5,10 @@ use hmac::{Hmac, Mac as _};
 use rampart_crypto::digest::{self, HashAlgorithm};
 use serde::Deserialize;
 
-#[expect(clippy::unwrap_used, reason = "test helper: committed fixtures are valid hex")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helper: committed fixtures are valid hex"
+)]
 fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }

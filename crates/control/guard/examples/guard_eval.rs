@@ -31,6 +31,9 @@ struct Args {
     dump_scores: Option<PathBuf>,
     hash_bits: u8,
     epochs: u32,
+    window: u32,
+    stride: u32,
+    no_augment: bool,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -43,6 +46,9 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         dump_scores: None,
         hash_bits: TrainConfig::default().hash_bits,
         epochs: TrainConfig::default().epochs,
+        window: TrainConfig::default().window_bytes,
+        stride: TrainConfig::default().stride_bytes,
+        no_augment: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +62,9 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--dump-scores" => args.dump_scores = Some(PathBuf::from(value()?)),
             "--hash-bits" => args.hash_bits = value()?.parse()?,
             "--epochs" => args.epochs = value()?.parse()?,
+            "--window" => args.window = value()?.parse()?,
+            "--stride" => args.stride = value()?.parse()?,
+            "--no-augment" => args.no_augment = true,
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -72,6 +81,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         &data,
         SplitConfig {
             seed: args.seed,
+            augment_with_direct: !args.no_augment,
             ..SplitConfig::default()
         },
     );
@@ -89,6 +99,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         seed: args.seed,
         hash_bits: args.hash_bits,
         epochs: args.epochs,
+        window_bytes: args.window,
+        stride_bytes: args.stride,
         ..TrainConfig::default()
     };
     let started = Instant::now();
@@ -162,14 +174,17 @@ fn print_report(r: &EvalReport) {
     eprintln!("negatives: {}", r.negatives);
     for (name, d) in [("direct", &r.direct), ("indirect", &r.indirect), ("all", &r.all)] {
         eprintln!(
-            "{name:>8}: n={:5} auc={:.4} tpr@1%fpr={:.3} tpr@0.1%fpr={:.3} tpr@shipped={:.3}",
-            d.positives, d.roc_auc, d.tpr_at_1pct_fpr, d.tpr_at_01pct_fpr, d.tpr_at_shipped_threshold
+            "{name:>8}: n={:5} auc={:.4} tpr@1%fpr={:.3} tpr@1%macrofpr={:.3} tpr@0.1%fpr={:.3} tpr@shipped={:.3}",
+            d.positives, d.roc_auc, d.tpr_at_1pct_fpr, d.tpr_at_1pct_macro_fpr, d.tpr_at_01pct_fpr, d.tpr_at_shipped_threshold
         );
     }
     eprintln!(
-        "fpr@shipped={:.4}  security prose fpr={:.4}",
-        r.fpr_at_shipped_threshold, r.fpr_security_prose
+        "fpr@shipped={:.4} macro fpr@shipped={:.4} security prose fpr={:.4}",
+        r.fpr_at_shipped_threshold, r.macro_fpr_at_shipped_threshold, r.fpr_security_prose
     );
+    for (c, (n, rate)) in &r.fpr_by_category {
+        eprintln!("   category {c:>20}: n={n:5} fpr={rate:.4}");
+    }
     for (s, (n, rate)) in &r.fpr_by_source {
         eprintln!("   benign {s:>24}: n={n:5} fpr={rate:.4}");
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::dataset::{Category, Example};
 use crate::guard::Guard;
-use crate::train::threshold_at_fpr;
+use crate::train::{macro_weights, threshold_at_fpr, threshold_at_weighted_fpr};
 
 /// Metrics for one positive class against all test negatives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,8 +21,11 @@ pub struct Detection {
     pub positives: usize,
     /// Area under the ROC curve.
     pub roc_auc: f64,
-    /// Recall at 1% FPR, threshold read off the test negatives.
+    /// Recall at 1% FPR, threshold read off the test negatives (pooled).
     pub tpr_at_1pct_fpr: f64,
+    /// Recall at 1% FPR macro-averaged over benign categories (prompts, documents, prose),
+    /// threshold read off the test negatives.
+    pub tpr_at_1pct_macro_fpr: f64,
     /// Recall at 0.1% FPR, threshold read off the test negatives.
     pub tpr_at_01pct_fpr: f64,
     /// Recall at the shipped (calibrated) threshold.
@@ -42,6 +45,10 @@ pub struct EvalReport {
     pub all: Detection,
     /// False-positive rate at the shipped threshold, over all negatives.
     pub fpr_at_shipped_threshold: f64,
+    /// False-positive rate at the shipped threshold, macro-averaged over benign categories.
+    pub macro_fpr_at_shipped_threshold: f64,
+    /// False-positive rate at the shipped threshold, per benign category.
+    pub fpr_by_category: BTreeMap<String, (usize, f64)>,
     /// False-positive rate at the shipped threshold, per benign source.
     pub fpr_by_source: BTreeMap<String, (usize, f64)>,
     /// Recall at the shipped threshold, per injection source.
@@ -76,6 +83,17 @@ pub fn evaluate_scores(test: &[Example], scores: &[f32], threshold: f32) -> Eval
             .collect()
     };
     let neg = pick(&|e| !e.is_injection());
+    let neg_categories: Vec<Category> = test
+        .iter()
+        .filter(|e| !e.is_injection())
+        .map(|e| e.category)
+        .collect();
+    let weighted: Vec<(f32, f64)> = neg
+        .iter()
+        .copied()
+        .zip(macro_weights(&neg_categories))
+        .collect();
+    let macro_threshold = threshold_at_weighted_fpr(&weighted, 0.01);
     let direct = pick(&|e| e.category == Category::DirectInjection);
     let indirect = pick(&|e| e.category == Category::IndirectInjection);
     let all = pick(&Example::is_injection);
@@ -83,6 +101,7 @@ pub fn evaluate_scores(test: &[Example], scores: &[f32], threshold: f32) -> Eval
         positives: pos.len(),
         roc_auc: roc_auc(pos, &neg),
         tpr_at_1pct_fpr: rate_at_or_above(pos, threshold_at_fpr(&neg, 0.01)),
+        tpr_at_1pct_macro_fpr: rate_at_or_above(pos, macro_threshold),
         tpr_at_01pct_fpr: rate_at_or_above(pos, threshold_at_fpr(&neg, 0.001)),
         tpr_at_shipped_threshold: rate_at_or_above(pos, threshold),
     };
@@ -101,15 +120,39 @@ pub fn evaluate_scores(test: &[Example], scores: &[f32], threshold: f32) -> Eval
         }
     }
     let prose = pick(&|e| e.category == Category::SecurityProse);
+    let mut fpr_by_category = BTreeMap::new();
+    for c in [Category::BenignPrompt, Category::BenignContext, Category::SecurityProse] {
+        let s = pick(&|e| e.category == c);
+        if !s.is_empty() {
+            fpr_by_category.insert(category_name(c).to_owned(), (s.len(), rate_at_or_above(&s, threshold)));
+        }
+    }
+    let macro_fpr = if fpr_by_category.is_empty() {
+        0.0
+    } else {
+        fpr_by_category.values().map(|v| v.1).sum::<f64>() / fpr_by_category.len() as f64
+    };
     EvalReport {
         negatives: neg.len(),
         direct: detection(&direct),
         indirect: detection(&indirect),
         all: detection(&all),
         fpr_at_shipped_threshold: rate_at_or_above(&neg, threshold),
+        macro_fpr_at_shipped_threshold: macro_fpr,
+        fpr_by_category,
         fpr_by_source,
         tpr_by_source,
         fpr_security_prose: rate_at_or_above(&prose, threshold),
+    }
+}
+
+fn category_name(c: Category) -> &'static str {
+    match c {
+        Category::DirectInjection => "direct-injection",
+        Category::IndirectInjection => "indirect-injection",
+        Category::BenignPrompt => "benign-prompt",
+        Category::BenignContext => "benign-context",
+        Category::SecurityProse => "security-prose",
     }
 }
 

@@ -53,6 +53,9 @@ pub struct SplitConfig {
     pub calibration_fraction: f64,
     /// Contexts each BIPIA attack is planted into, per side.
     pub plants_per_attack: usize,
+    /// Also plant each short training-side direct injection into one training context, so
+    /// the classifier sees many kinds of instruction inside documents (training side only).
+    pub augment_with_direct: bool,
 }
 
 impl Default for SplitConfig {
@@ -62,6 +65,7 @@ impl Default for SplitConfig {
             test_fraction: 0.3,
             calibration_fraction: 0.15,
             plants_per_attack: 6,
+            augment_with_direct: true,
         }
     }
 }
@@ -112,6 +116,34 @@ impl Split {
                 group: format!("bipia-context:{task}:{i}"),
                 attack_span: None,
             });
+        }
+        if config.augment_with_direct {
+            // Its own generator: augmenting must not change which held-out examples exist.
+            let mut rng = SplitMix64(config.seed ^ 0xa06e_0000);
+            let pool: Vec<&str> = contexts
+                .get(&Side::Train)
+                .map(|v| v.iter().filter(|(t, _)| *t != "code").map(|(_, c)| *c).collect())
+                .unwrap_or_default();
+            let direct: Vec<Example> = self
+                .train
+                .iter()
+                .filter(|e| e.category == Category::DirectInjection && e.text.len() <= 600)
+                .cloned()
+                .collect();
+            for e in direct {
+                if pool.is_empty() {
+                    break;
+                }
+                let ctx = pool.get(rng.below(pool.len())).copied().unwrap_or_default();
+                let (text, span) = plant(ctx, &e.text, rng.below(3));
+                self.train.push(Example {
+                    text,
+                    category: Category::IndirectInjection,
+                    source: "augmented-plant",
+                    group: e.group.clone(),
+                    attack_span: Some(span),
+                });
+            }
         }
         // Attacks: grouped by category; calibration attacks train (only benign texts calibrate).
         for (kind, category, attack) in &data.bipia.attacks {

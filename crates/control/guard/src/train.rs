@@ -48,8 +48,8 @@ impl Default for TrainConfig {
         Self {
             seed: 20_261_128,
             hash_bits: 18,
-            window_bytes: 512,
-            stride_bytes: 256,
+            window_bytes: 256,
+            stride_bytes: 128,
             epochs: 8,
             learning_rate: 0.2,
             l2: 1e-6,
@@ -187,30 +187,33 @@ pub fn train(
     Ok(model)
 }
 
-/// Sets `model`'s thresholds from the benign texts of `calibration`.
+/// Sets `model`'s thresholds from the benign texts of `calibration`, with the false-positive
+/// rate macro-averaged over benign categories (prompts, documents, security prose).
 pub fn calibrate(model: &mut GuardModel, calibration: &[Example]) -> Result<(), GuardError> {
     // Any placeholder threshold works here: raw scores do not depend on it.
     model.thresholds = vec![Threshold { fpr: 1.0, logit: 0.0 }];
     let guard = Guard::new(model.clone());
-    let benign: Vec<f32> = calibration
-        .iter()
-        .filter(|e| !e.is_injection())
-        .map(|e| {
-            let (z, decisive) = guard.raw(&e.text);
-            if decisive { f32::INFINITY } else { z }
-        })
-        .collect();
+    let benign: Vec<&Example> = calibration.iter().filter(|e| !e.is_injection()).collect();
     if benign.len() < 100 {
         return Err(GuardError::InvalidTrainingData(format!(
             "calibration needs at least 100 benign texts, got `{}`",
             benign.len()
         )));
     }
+    let weights = macro_weights(&benign.iter().map(|e| e.category).collect::<Vec<_>>());
+    let scored: Vec<(f32, f64)> = benign
+        .iter()
+        .zip(weights)
+        .map(|(e, w)| {
+            let (z, decisive) = guard.raw(&e.text);
+            (if decisive { f32::INFINITY } else { z }, w)
+        })
+        .collect();
     model.thresholds = CALIBRATED_FPRS
         .iter()
         .map(|&fpr| Threshold {
             fpr,
-            logit: threshold_at_fpr(&benign, fpr),
+            logit: threshold_at_weighted_fpr(&scored, fpr),
         })
         .collect();
     Ok(())
@@ -219,17 +222,58 @@ pub fn calibrate(model: &mut GuardModel, calibration: &[Example]) -> Result<(), 
 /// The lowest logit threshold that flags at most `fpr` of `benign` (scores at or above the
 /// threshold are flagged). Infinite scores (decisive signals) are always flagged.
 pub fn threshold_at_fpr(benign: &[f32], fpr: f32) -> f32 {
-    let mut sorted: Vec<f32> = benign.iter().copied().filter(|z| z.is_finite()).collect();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    let always = benign.len() - sorted.len();
-    // f32 rates such as 0.01 are slightly below their decimal value; round before flooring.
-    let allowed = (f64::from(fpr) * benign.len() as f64 + 1e-6).floor() as usize;
-    let k = allowed.saturating_sub(always);
-    // Flag the k highest finite scores: the threshold sits just above the (k+1)-th.
-    match sorted.get(k) {
-        Some(&z) => next_up(z),
-        None => sorted.last().copied().unwrap_or(0.0),
+    let w = 1.0 / benign.len().max(1) as f64;
+    let weighted: Vec<(f32, f64)> = benign.iter().map(|&z| (z, w)).collect();
+    threshold_at_weighted_fpr(&weighted, fpr)
+}
+
+/// Like [`threshold_at_fpr`] with a weight per benign score (weights summing to 1): the
+/// lowest threshold whose flagged weight is at most `fpr`.
+pub fn threshold_at_weighted_fpr(benign: &[(f32, f64)], fpr: f32) -> f32 {
+    let mut sorted: Vec<(f32, f64)> = benign.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // f32 rates such as 0.01 are slightly below their decimal value; allow for rounding.
+    let budget = f64::from(fpr) + 1e-9;
+    let mut flagged = 0f64;
+    let mut i = 0;
+    while let Some(&(z, _)) = sorted.get(i) {
+        // Ties are flagged together or not at all.
+        let mut j = i;
+        let mut tie_weight = 0f64;
+        while let Some(&(zj, wj)) = sorted.get(j) {
+            if zj.total_cmp(&z).is_ne() {
+                break;
+            }
+            tie_weight += wj;
+            j += 1;
+        }
+        if z.is_finite() && flagged + tie_weight > budget {
+            return next_up(z);
+        }
+        flagged += tie_weight;
+        i = j;
     }
+    // Every benign score fits the budget: flag from the lowest one.
+    sorted
+        .iter()
+        .rev()
+        .find(|(z, _)| z.is_finite())
+        .map_or(0.0, |&(z, _)| z)
+}
+
+/// Weights that give each benign category the same total weight (macro-averaged FPR), so a
+/// large corpus of easy prose cannot hide false positives on prompts or documents.
+pub fn macro_weights(categories: &[crate::dataset::Category]) -> Vec<f64> {
+    let mut counts: std::collections::BTreeMap<crate::dataset::Category, usize> =
+        std::collections::BTreeMap::new();
+    for c in categories {
+        *counts.entry(*c).or_default() += 1;
+    }
+    let k = counts.len().max(1) as f64;
+    categories
+        .iter()
+        .map(|c| 1.0 / (k * counts.get(c).copied().unwrap_or(1) as f64))
+        .collect()
 }
 
 fn next_up(z: f32) -> f32 {
@@ -326,5 +370,16 @@ mod tests {
         let t = threshold_at_fpr(&with_inf, 0.01);
         assert_eq!(with_inf.iter().filter(|&&z| z >= t).count(), 10);
         assert_eq!(threshold_at_fpr(&benign, 0.0), next_up(9.99));
+        // Ties are flagged together: ten equal top scores cannot be split at 1%.
+        let mut tied = benign.clone();
+        for z in tied.iter_mut().skip(985) {
+            *z = 50.0;
+        }
+        let t = threshold_at_fpr(&tied, 0.01);
+        assert!(tied.iter().filter(|&&z| z >= t).count() <= 10);
+        // Macro weights: a small category counts as much as a large one.
+        use crate::dataset::Category::{BenignPrompt, SecurityProse};
+        let w = macro_weights(&[BenignPrompt, SecurityProse, SecurityProse, SecurityProse]);
+        assert_eq!(w, vec![0.5, 0.5 / 3.0, 0.5 / 3.0, 0.5 / 3.0]);
     }
 }

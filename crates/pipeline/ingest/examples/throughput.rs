@@ -20,10 +20,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sum();
     let started = Instant::now();
     let mut items = 0usize;
-    let report = read_inputs(&paths, &ReadOptions::default(), &mut |delivery| match delivery {
-        Delivery::Batch(batch) => items += batch.parse().len(),
-        Delivery::Unreadable(_) => items += 1,
-    })?;
+    let report = read_inputs(
+        &paths,
+        &ReadOptions::default(),
+        &mut |delivery| match delivery {
+            Delivery::Batch(batch) => items += batch.parse().len(),
+            Delivery::Unreadable(_) => items += 1,
+        },
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} records ({} items, {} unreadable) in {seconds:.3} s: {:.0} records/s, {:.1} MB/s of input files",

@@ -96,7 +96,11 @@ fn non_objects_are_dead_letters() {
     let items = read_bytes_all("ecs.ndjson", b"{\"@timestamp\":1}\n[]\n42\n{\n", &forced());
     assert_eq!(items.len(), 4);
     assert!(matches!(items[0], Ingested::Event(_)));
-    assert!(items[1..].iter().all(|item| matches!(item, Ingested::DeadLetter(_))));
+    assert!(
+        items[1..]
+            .iter()
+            .all(|item| matches!(item, Ingested::DeadLetter(_)))
+    );
 }
 
 fn json_value() -> impl Strategy<Value = Value> {

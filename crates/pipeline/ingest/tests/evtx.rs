@@ -3,6 +3,13 @@
 //! record id. Damaged files must give dead letters, never a panic. The samples are GPL and
 //! are only read from the shared data folder; the test skips, loudly, when it is absent.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail the test by panicking"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +74,11 @@ fn guids_canonical(attributes: &serde_json::Map<String, Value>) -> BTreeMap<Stri
         let bare = text.trim_start_matches('{').trim_end_matches('}');
         bare.len() == 36
             && bare.chars().enumerate().all(|(at, c)| {
-                if matches!(at, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() }
+                if matches!(at, 8 | 13 | 18 | 23) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
             })
     };
     attributes
@@ -75,7 +86,9 @@ fn guids_canonical(attributes: &serde_json::Map<String, Value>) -> BTreeMap<Stri
         .map(|(key, value)| {
             let value = match value.as_str() {
                 Some(text) if is_guid(text) => Value::String(
-                    text.trim_start_matches('{').trim_end_matches('}').to_ascii_uppercase(),
+                    text.trim_start_matches('{')
+                        .trim_end_matches('}')
+                        .to_ascii_uppercase(),
                 ),
                 _ => value.clone(),
             };
@@ -101,7 +114,9 @@ fn evtx_files_agree_with_their_json_export() {
     assert_eq!(files.len(), 16);
     let mut total = 0;
     for evtx in files {
-        let relative = evtx.strip_prefix(data.join("evtx-samples-dev/evtx")).unwrap();
+        let relative = evtx
+            .strip_prefix(data.join("evtx-samples-dev/evtx"))
+            .unwrap();
         let jsonl = data
             .join("evtx-samples-dev/jsonl")
             .join(relative)
@@ -138,7 +153,12 @@ fn evtx_files_agree_with_their_json_export() {
         }
         let mut positions: Vec<_> = native.values().map(|e| e.provenance.position).collect();
         positions.dedup();
-        assert_eq!(positions.len(), native.len(), "positions repeat in {}", evtx.display());
+        assert_eq!(
+            positions.len(),
+            native.len(),
+            "positions repeat in {}",
+            evtx.display()
+        );
         total += native.len();
     }
     println!("evtx agreement: {total} records agree");
@@ -174,7 +194,9 @@ fn golden_evtx_record() {
 fn big_sample() -> Option<Vec<u8>> {
     let data = shared_data()?;
     std::fs::read(
-        data.join("evtx-samples-dev/evtx/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx"),
+        data.join(
+            "evtx-samples-dev/evtx/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
+        ),
     )
     .ok()
 }
@@ -189,8 +211,11 @@ fn corrupt_chunks_become_dead_letters_and_the_rest_still_reads() {
     // Break the magic of the second chunk and scribble over the records of the fourth.
     let chunk = |n: usize| 4096 + n * 65_536;
     bytes[chunk(1)..chunk(1) + 8].copy_from_slice(b"garbage!");
-    for (offset, byte) in bytes[chunk(3) + 512..chunk(3) + 8192].iter_mut().enumerate() {
-        *byte = (offset % 253) as u8;
+    for (offset, byte) in bytes[chunk(3) + 512..chunk(3) + 8192]
+        .iter_mut()
+        .enumerate()
+    {
+        *byte = u8::try_from(offset % 253).unwrap();
     }
     let items = read_bytes_all("sample.evtx", &bytes, &forced());
     let dead: Vec<_> = items
@@ -201,10 +226,16 @@ fn corrupt_chunks_become_dead_letters_and_the_rest_still_reads() {
         })
         .collect();
     let events = items.len() - dead.len();
-    println!("intact {intact} items; damaged: {events} events, {} dead letters", dead.len());
+    println!(
+        "intact {intact} items; damaged: {events} events, {} dead letters",
+        dead.len()
+    );
     assert!(!dead.is_empty());
     assert!(events > intact / 2, "{events} of {intact}");
-    assert!(dead.iter().all(|letter| letter.reason.starts_with("corrupt EVTX data")));
+    assert!(
+        dead.iter()
+            .all(|letter| letter.reason.starts_with("corrupt EVTX data"))
+    );
     assert!(
         dead.iter()
             .any(|letter| letter.provenance.position == Position::Offset(chunk(1) as u64))
@@ -224,7 +255,11 @@ fn oversized_files_are_one_dead_letter() {
     let Ingested::DeadLetter(letter) = &items[0] else {
         panic!("{items:?}")
     };
-    assert!(letter.reason.contains("max_document_bytes"), "{}", letter.reason);
+    assert!(
+        letter.reason.contains("max_document_bytes"),
+        "{}",
+        letter.reason
+    );
 }
 
 proptest! {

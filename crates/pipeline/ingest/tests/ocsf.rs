@@ -83,9 +83,15 @@ fn class_specific_fields_are_mapped() {
         event
     };
     let dns = read("dns_activity_4003_zeek_dns.json");
-    assert_eq!(dns.ecs.dns.question.name.as_deref(), Some("updates.example.net"));
+    assert_eq!(
+        dns.ecs.dns.question.name.as_deref(),
+        Some("updates.example.net")
+    );
     let http = read("http_activity_4002_zeek_http.json");
-    assert_eq!(http.ecs.url.full.as_deref(), Some("http://www.example.com/wp-login.php"));
+    assert_eq!(
+        http.ecs.url.full.as_deref(),
+        Some("http://www.example.com/wp-login.php")
+    );
     let logon = read("authentication_3002_okta.json");
     assert_eq!(logon.ecs.event.outcome.as_deref(), Some("failure"));
     assert_eq!(logon.ecs.user.name.as_deref(), Some("Jane Doe"));
@@ -94,7 +100,10 @@ fn class_specific_fields_are_mapped() {
     assert_eq!(process.ecs.process.parent.pid, Some(3948));
     let finding = read("detection_finding_2004_attacks.json");
     assert_eq!(finding.ecs.event.kind.as_deref(), Some("alert"));
-    assert_eq!(finding.ecs.threat.technique.id, ["T1059", "T1059.001", "T1027"]);
+    assert_eq!(
+        finding.ecs.threat.technique.id,
+        ["T1059", "T1059.001", "T1027"]
+    );
     assert_eq!(finding.ecs.rule.id.as_deref(), Some("rule-0001"));
     assert_eq!(finding.ecs.process.pid, Some(6120));
 }
@@ -108,7 +117,11 @@ fn records_without_class_uid_are_dead_letters() {
     );
     assert_eq!(items.len(), 4);
     assert!(matches!(items[0], Ingested::Event(_)));
-    assert!(items[1..].iter().all(|item| matches!(item, Ingested::DeadLetter(_))));
+    assert!(
+        items[1..]
+            .iter()
+            .all(|item| matches!(item, Ingested::DeadLetter(_)))
+    );
 }
 
 /// Arbitrary JSON whose keys are often the ones the mapping reads.
@@ -132,8 +145,15 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| json!(f)),
-        prop_oneof![Just(4001_i64), Just(4002), Just(4003), Just(3002), Just(1007), Just(2004)]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just(4001_i64),
+            Just(4002),
+            Just(4003),
+            Just(3002),
+            Just(1007),
+            Just(2004)
+        ]
+        .prop_map(Value::from),
         "\\PC{0,12}".prop_map(Value::from),
     ];
     leaf.prop_recursive(6, 64, 6, move |inner| {

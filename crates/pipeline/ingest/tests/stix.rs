@@ -67,7 +67,10 @@ fn golden_oasis_examples() {
         "malicious-email-indicator-with-attachment.json",
     ] {
         let items = read_path_all(&fixture(name), &ReadOptions::default()).unwrap();
-        assert!(items.iter().all(|item| matches!(item, Ingested::Intel(_))), "{items:?}");
+        assert!(
+            items.iter().all(|item| matches!(item, Ingested::Intel(_))),
+            "{items:?}"
+        );
         let all: Vec<Value> = items.iter().map(summary).collect();
         insta::assert_json_snapshot!(name.trim_end_matches(".json"), all);
     }
@@ -75,8 +78,11 @@ fn golden_oasis_examples() {
 
 #[test]
 fn golden_indicator_object() {
-    let items =
-        read_path_all(&fixture("indicators-for-C2-with-COA.json"), &ReadOptions::default()).unwrap();
+    let items = read_path_all(
+        &fixture("indicators-for-C2-with-COA.json"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let indicator = items
         .iter()
         .find_map(|item| match item {
@@ -90,7 +96,11 @@ fn golden_indicator_object() {
 
 #[test]
 fn every_type_is_kept_and_bad_objects_are_dead_letters() {
-    let items = read_path_all(&fixture("types-and-bad-objects.json"), &ReadOptions::default()).unwrap();
+    let items = read_path_all(
+        &fixture("types-and-bad-objects.json"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let all: Vec<Value> = items.iter().map(summary).collect();
     insta::assert_json_snapshot!("types_and_bad_objects", all);
     let dead: Vec<Position> = items
@@ -146,10 +156,17 @@ fn every_shared_stix_file_reads() {
             let Ingested::DeadLetter(letter) = item else {
                 panic!("{}: {item:?}", path.display())
             };
-            assert!(letter.reason.starts_with("unsupported format"), "{}", letter.reason);
+            assert!(
+                letter.reason.starts_with("unsupported format"),
+                "{}",
+                letter.reason
+            );
         }
     }
-    println!("stix interop: {} JSON Schema files, each an `unsupported format` dead letter", interop.len());
+    println!(
+        "stix interop: {} JSON Schema files, each an `unsupported format` dead letter",
+        interop.len()
+    );
 }
 
 proptest! {

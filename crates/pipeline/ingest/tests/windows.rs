@@ -1,6 +1,12 @@
-//! Windows JSON reader: golden ECS mappings of committed fixtures (a Splunk attack_data
+//! Windows JSON reader: golden ECS mappings of committed fixtures (a Splunk `attack_data`
 //! excerpt, synthetic nested events) and of real samples read from the shared data folder
 //! (OTRF, Splunk, EVTX-samples JSON), plus properties that hold for any input.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -79,25 +85,34 @@ fn ecs_only(event: &Event) -> Value {
 #[test]
 fn golden_splunk_attack_data_excerpt() {
     let events = events(
-        read_path_all(&fixture("splunk-attack-data-T1027.ndjson"), &ReadOptions::default())
-            .unwrap(),
+        read_path_all(
+            &fixture("splunk-attack-data-T1027.ndjson"),
+            &ReadOptions::default(),
+        )
+        .unwrap(),
     );
     assert_eq!(events.len(), 10);
-    assert!(events.iter().all(|e| e.provenance.format == Some(Format::WindowsJson)));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.provenance.format == Some(Format::WindowsJson))
+    );
     let all: Vec<Value> = events.iter().map(full).collect();
     insta::assert_json_snapshot!("splunk_attack_data_t1027", all);
 }
 
 #[test]
 fn golden_nested_events() {
-    let events = events(
-        read_path_all(&fixture("nested-synthetic.json"), &ReadOptions::default()).unwrap(),
-    );
+    let events =
+        events(read_path_all(&fixture("nested-synthetic.json"), &ReadOptions::default()).unwrap());
     assert_eq!(events.len(), 10);
     let network = &events[0].ecs;
     assert_eq!(network.destination.ip, "203.0.113.66".parse().ok());
     assert_eq!(network.network.direction.as_deref(), Some("egress"));
-    assert_eq!(events[1].ecs.dns.question.name.as_deref(), Some("c2.example.net"));
+    assert_eq!(
+        events[1].ecs.dns.question.name.as_deref(),
+        Some("c2.example.net")
+    );
     assert_eq!(events[4].ecs.event.outcome.as_deref(), Some("failure"));
     assert_eq!(events[4].ecs.source.ip, "198.51.100.23".parse().ok());
     assert_eq!(events[5].ecs.process.parent.pid, Some(0xf6c));
@@ -202,15 +217,46 @@ fn flat_record() -> impl Strategy<Value = Value> {
         Just("Microsoft-Windows-Windows Defender/Operational"),
     ];
     let event_id = prop_oneof![
-        Just(1u32), Just(3), Just(7), Just(10), Just(11), Just(12), Just(13), Just(22),
-        Just(400), Just(800), Just(1116), Just(4103), Just(4104), Just(4624), Just(4625),
-        Just(4688), Just(4776), Just(5156), Just(7045), any::<u32>(),
+        Just(1u32),
+        Just(3),
+        Just(7),
+        Just(10),
+        Just(11),
+        Just(12),
+        Just(13),
+        Just(22),
+        Just(400),
+        Just(800),
+        Just(1116),
+        Just(4103),
+        Just(4104),
+        Just(4624),
+        Just(4625),
+        Just(4688),
+        Just(4776),
+        Just(5156),
+        Just(7045),
+        any::<u32>(),
     ];
     let field = prop_oneof![
-        Just("ProcessId"), Just("Image"), Just("ParentImage"), Just("User"), Just("Hashes"),
-        Just("SourceIp"), Just("DestinationPort"), Just("IpAddress"), Just("NewProcessId"),
-        Just("Keywords"), Just("ContextInfo"), Just("Path"), Just("Initiated"), Just("Status"),
-        Just("TargetUserName"), Just("@timestamp"), Just("UtcTime"), Just("Data"),
+        Just("ProcessId"),
+        Just("Image"),
+        Just("ParentImage"),
+        Just("User"),
+        Just("Hashes"),
+        Just("SourceIp"),
+        Just("DestinationPort"),
+        Just("IpAddress"),
+        Just("NewProcessId"),
+        Just("Keywords"),
+        Just("ContextInfo"),
+        Just("Path"),
+        Just("Initiated"),
+        Just("Status"),
+        Just("TargetUserName"),
+        Just("@timestamp"),
+        Just("UtcTime"),
+        Just("Data"),
     ];
     let value = prop_oneof![
         Just(Value::Null),
@@ -219,19 +265,24 @@ fn flat_record() -> impl Strategy<Value = Value> {
         Just(json!("0xef0")),
         Just(json!("::ffff:10.0.0.1")),
         Just(json!("SHA1=AA,MD5==,SHA256")),
-        Just(json!("        Host Application = \"C:\\x.exe\n User = a\\b\n")),
+        Just(json!(
+            "        Host Application = \"C:\\x.exe\n User = a\\b\n"
+        )),
         "\\PC{0,16}".prop_map(Value::from),
         prop::collection::vec("\\PC{0,8}".prop_map(Value::from), 0..3).prop_map(Value::Array),
     ];
-    (channel, event_id, prop::collection::btree_map(field, value, 0..10)).prop_map(
-        |(channel, event_id, fields)| {
+    (
+        channel,
+        event_id,
+        prop::collection::btree_map(field, value, 0..10),
+    )
+        .prop_map(|(channel, event_id, fields)| {
             let mut object: serde_json::Map<String, Value> =
                 fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             object.insert("EventID".to_owned(), json!(event_id));
             object.insert("Channel".to_owned(), json!(channel));
             Value::Object(object)
-        },
-    )
+        })
 }
 
 proptest! {

@@ -37,7 +37,9 @@ fn files(dir: &Path, keep: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -139,11 +141,15 @@ fn every_real_windows_file_reads_without_dead_letters() {
     let sets: Vec<(&str, Vec<PathBuf>)> = vec![
         (
             "evtx-samples jsonl",
-            files(&data.join("evtx-samples-dev/jsonl"), &|n| n.ends_with(".jsonl")),
+            files(&data.join("evtx-samples-dev/jsonl"), &|n| {
+                n.ends_with(".jsonl")
+            }),
         ),
         (
             "evtx-samples evtx",
-            files(&data.join("evtx-samples-dev/evtx"), &|n| n.ends_with(".evtx")),
+            files(&data.join("evtx-samples-dev/evtx"), &|n| {
+                n.ends_with(".evtx")
+            }),
         ),
         (
             "sigma regression",
@@ -159,7 +165,9 @@ fn every_real_windows_file_reads_without_dead_letters() {
         ),
         (
             "splunk attack_data",
-            files(&data.join("splunk-attack-data-sample"), &|n| n.ends_with(".tar.gz")),
+            files(&data.join("splunk-attack-data-sample"), &|n| {
+                n.ends_with(".tar.gz")
+            }),
         ),
     ];
     let mut failures = Vec::new();
@@ -188,7 +196,11 @@ fn every_real_windows_file_reads_without_dead_letters() {
             eprintln!("  dead letter: {letter}");
         }
         if !tally.dead.is_empty() || tally.events == 0 {
-            failures.push(format!("{name}: {} dead letters, {} events", tally.dead.len(), tally.events));
+            failures.push(format!(
+                "{name}: {} dead letters, {} events",
+                tally.dead.len(),
+                tally.events
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

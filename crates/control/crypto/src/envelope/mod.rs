@@ -4,7 +4,7 @@
 //! with the DEK, its associated data binding it to its record id and field name, so a ciphertext
 //! moved to another record or field fails to open. The DEK is stored only wrapped (encrypted)
 //! by a key-encryption key (KEK) that lives in a [`Keyring`] under a short id. Rotating a KEK
-//! ([`Keyring::rewrap`]) re-encrypts the 80-byte wrapped DEKs and leaves every field ciphertext
+//! ([`Keyring::rewrap`]) re-encrypts the small (87 bytes plus the KEK id) wrapped DEKs and leaves every field ciphertext
 //! untouched, which is why the KEK id lives in the wrapped DEK and not in each field.
 //!
 //! # Serialized forms (version 1, all integers big-endian)
@@ -46,8 +46,9 @@
 //! ([`CryptoError::WrongKey`]); a binding check mismatch means the wrong record or field
 //! ([`CryptoError::AssociatedDataMismatch`]); a DEK id mismatch means the wrong data key
 //! ([`CryptoError::WrongKey`]); if all match and GCM still fails, the ciphertext or tag was
-//! altered ([`CryptoError::TagMismatch`]). Short input is [`CryptoError::Truncated`]. The checks
-//! are PRF outputs under secret keys, so they reveal nothing about keys or plaintexts.
+//! altered ([`CryptoError::TagMismatch`]). Input shorter than its header and length field say is
+//! [`CryptoError::Truncated`]. The checks are PRF outputs under secret keys, so they reveal
+//! nothing about keys or plaintexts.
 //!
 //! Nonces are random 96-bit values; a DEK protects one batch, far below the 2^32 messages per
 //! key that random GCM nonces allow.

@@ -1,6 +1,7 @@
 //! Elastic Common Schema JSON lines, mapped onto Rampart's ECS model.
 //!
-//! A record is one JSON object in ECS layout: nested objects (`{"source":{"ip":…}}`), dotted
+//! Input is JSON lines, a JSON array, or pretty-printed documents one after another. A record
+//! is one JSON object in ECS layout: nested objects (`{"source":{"ip":…}}`), dotted
 //! keys (`{"source.ip":…}`) or both. Every leaf is looked up by its dotted path: a path that
 //! [`rampart_core::Ecs`] has a typed slot for fills it (`source.ip`, `process.parent.pid`,
 //! `event.category`, …); every other path, and every value whose type does not fit its slot
@@ -17,10 +18,10 @@ use std::sync::Arc;
 use rampart_core::{Ecs, Event, Format, Ingested};
 use serde_json::{Map, Value};
 
+use super::windows::{check_depth, json_documents};
 use super::{
     Delivery, Input, Limits, RecordParser, RecordSink, parse_json_object, parse_timestamp,
 };
-use super::windows::json_documents;
 use crate::{RawRecord, SourceInfo};
 
 /// Reads one input of ECS documents: JSON lines, a JSON array, or pretty-printed documents.
@@ -46,6 +47,7 @@ impl EcsJson {
     }
 
     fn event(&self, record: &RawRecord, source: &SourceInfo) -> Result<Event, String> {
+        check_depth(&record.bytes, &self.limits)?;
         let object = parse_json_object(&record.bytes, &self.limits)?;
         let mut ecs = Ecs::default();
         let mut attributes = Map::new();
@@ -155,6 +157,7 @@ fn assign(ecs: &mut Ecs, path: &str, value: &Value) -> bool {
         "event.code" => set!(ecs.event.code, text(value)),
         "event.provider" => set!(ecs.event.provider, text(value)),
         "event.dataset" => set!(ecs.event.dataset, text(value)),
+        "event.duration" => set!(ecs.event.duration, integer(value)),
         "source.ip" => set!(ecs.source.ip, text(value).and_then(|ip| ip.parse().ok())),
         "source.port" => set!(
             ecs.source.port,

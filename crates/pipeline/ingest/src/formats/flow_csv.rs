@@ -14,6 +14,7 @@
 
 mod layout;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rampart_core::{
@@ -297,22 +298,29 @@ fn nanos(value: f64, per_unit: f64) -> Option<i64> {
 
 /// Splits one CSV row. Rows of these layouts carry no quotes; a row that does is read with
 /// the `csv` crate's quoting rules.
-fn split_row(bytes: &[u8], max_fields: usize) -> Result<Vec<String>, String> {
+fn split_row(bytes: &[u8], max_fields: usize) -> Result<Vec<Cow<'_, str>>, String> {
     let text = std::str::from_utf8(bytes).map_err(|error| format!("row is not UTF-8: {error}"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let cells: Vec<String> = if text.contains('"') {
+    let cells: Vec<Cow<'_, str>> = if text.contains('"') {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
         match reader.read_record(&mut record) {
-            Ok(true) => record.iter().map(str::to_owned).collect(),
+            Ok(true) => record
+                .iter()
+                .map(|cell| Cow::Owned(cell.to_owned()))
+                .collect(),
             Ok(false) => Vec::new(),
             Err(error) => return Err(format!("row is not valid CSV: {error}")),
         }
     } else {
-        text.split(',').map(str::to_owned).collect()
+        // Unquoted rows (all three layouts) borrow their cells from the record.
+        text.split(',')
+            .take(max_fields + 1)
+            .map(Cow::Borrowed)
+            .collect()
     };
     if cells.len() > max_fields {
         return Err(format!(

@@ -42,6 +42,7 @@
 
 mod ecs;
 mod evtx;
+mod flat_json;
 mod flow_csv;
 mod ocsf;
 mod stix;
@@ -114,7 +115,7 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn check_shape(
+pub(crate) fn check_shape(
     value: &Value,
     depth: usize,
     limits: &Limits,
@@ -150,6 +151,9 @@ fn check_shape(
 /// date-times taken as UTC (`2019-05-18 20:04:35.123`).
 pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    if let Some(time) = iso8601_fast(text.as_bytes()) {
+        return Some(time);
+    }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.with_timezone(&Utc));
     }
@@ -164,6 +168,70 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+/// The common ISO 8601 shapes without chrono's format interpreter, which dominates parse
+/// time on Suricata records: `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM]`. Anything
+/// else (and any out-of-range field) is left to the general parsers.
+fn iso8601_fast(text: &[u8]) -> Option<DateTime<Utc>> {
+    fn digits(text: &[u8], from: usize, count: usize) -> Option<u32> {
+        let slice = text.get(from..from + count)?;
+        slice.iter().try_fold(0u32, |acc, &byte| {
+            byte.is_ascii_digit()
+                .then(|| acc * 10 + u32::from(byte - b'0'))
+        })
+    }
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators
+        .iter()
+        .any(|&(at, byte)| text.get(at) != Some(&byte))
+        || !matches!(text.get(10), Some(b'T' | b' '))
+    {
+        return None;
+    }
+    let year = i32::try_from(digits(text, 0, 4)?).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, digits(text, 5, 2)?, digits(text, 8, 2)?)?;
+    let (hour, minute, second) = (
+        digits(text, 11, 2)?,
+        digits(text, 14, 2)?,
+        digits(text, 17, 2)?,
+    );
+    let mut at = 19;
+    let mut nanos = 0u32;
+    if text.get(at) == Some(&b'.') {
+        at += 1;
+        let mut scale = 100_000_000u32;
+        let start = at;
+        while let Some(&byte) = text.get(at).filter(|byte| byte.is_ascii_digit()) {
+            nanos += u32::from(byte - b'0') * scale;
+            scale /= 10;
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+    }
+    let offset_seconds: i32 = match text.get(at..)? {
+        b"" | b"Z" | b"z" => 0,
+        zone => {
+            let sign = match zone.first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = match zone.len() {
+                6 if zone.get(3) == Some(&b':') => (digits(zone, 1, 2)?, digits(zone, 4, 2)?),
+                5 => (digits(zone, 1, 2)?, digits(zone, 3, 2)?),
+                3 => (digits(zone, 1, 2)?, 0),
+                _ => return None,
+            };
+            sign * i32::try_from(hours * 3600 + minutes * 60).ok()?
+        }
+    };
+    let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    let local = date.and_time(time);
+    let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(offset_seconds)))?;
+    Some(utc.and_utc())
 }
 
 /// Converts fractional Unix seconds (Zeek's `ts`) to a UTC time.
@@ -234,11 +302,6 @@ impl<'m> Fields<'m> {
     /// A string value, borrowed.
     pub(crate) fn str(&self, key: &str) -> Option<&'m str> {
         self.get(key).and_then(Value::as_str)
-    }
-
-    /// A nested object.
-    pub(crate) fn object(&self, key: &str) -> Option<Fields<'m>> {
-        self.get(key).and_then(Value::as_object).map(Fields)
     }
 
     /// An unsigned integer, from a JSON number or a decimal string.
@@ -333,6 +396,38 @@ pub(crate) fn protocol_name(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_timestamps_agree_with_chrono(
+            seconds in -60_000_000_000i64..250_000_000_000,
+            nanos in 0u32..1_000_000_000,
+            offset_minutes in -1439i32..1440,
+            shape in 0usize..4,
+        ) {
+            let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            let time = DateTime::from_timestamp(seconds, nanos).unwrap().with_timezone(&offset);
+            let text = match shape {
+                0 => time.format("%Y-%m-%dT%H:%M:%S%.f%z").to_string(),
+                1 => time.format("%Y-%m-%dT%H:%M:%S%.f%:z").to_string(),
+                2 => time.format("%Y-%m-%d %H:%M:%S%.6f%z").to_string(),
+                _ => time.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string(),
+            };
+            let fast = iso8601_fast(text.as_bytes());
+            let micros_only = shape == 2;
+            let expected = if micros_only {
+                DateTime::from_timestamp(seconds, nanos / 1000 * 1000)
+            } else {
+                Some(time.with_timezone(&Utc))
+            };
+            proptest::prop_assert_eq!(fast, expected, "{}", text);
+        }
+
+        #[test]
+        fn timestamp_parsing_never_panics(text in ".{0,40}") {
+            let _ = parse_timestamp(&text);
+        }
+    }
 
     #[test]
     fn parses_suricata_offsets_and_rfc3339() {

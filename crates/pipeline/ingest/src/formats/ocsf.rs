@@ -1,7 +1,8 @@
 //! Open Cybersecurity Schema Framework (OCSF) events, mapped onto ECS.
 //!
-//! A record is one OCSF event object (JSON lines or a JSON array of them) with an integer
-//! `class_uid`; one without is a dead letter. Every OCSF field is kept under
+//! A record is one OCSF event object (JSON lines, a JSON array of them, or pretty-printed
+//! events one after another, as the OCSF examples are written) with an integer `class_uid`;
+//! one without is a dead letter. Every OCSF field is kept under
 //! `ocsf.<dotted path>` in `attributes` (arrays as values), so rules can match OCSF names; the
 //! fields below also fill the typed ECS slots.
 //!
@@ -13,6 +14,7 @@
 //! | `activity_name` (or the `type_name` suffix), kebab-case | `event.action` | all |
 //! | `category_uid` 2 (findings) | `event.kind: alert`, else `event` | all |
 //! | `severity_id` | `event.severity` | all |
+//! | `duration` (ms) | `event.duration` (ns) | all |
 //! | `status_id` 1 / 2 (or `status`) | `event.outcome` `success` / `failure` | all |
 //! | `metadata.product.name` | `event.provider` | all |
 //! | `device.hostname` (or `device.name`), `device.ip` | `host.name`, `host.ip` | all |
@@ -45,11 +47,11 @@ use std::sync::Arc;
 use rampart_core::{Ecs, Endpoint, Event, Format, Ingested};
 use serde_json::{Map, Value};
 
+use super::windows::{check_depth, json_documents};
 use super::{
     Delivery, Input, Limits, RecordParser, RecordSink, flatten_attributes, parse_json_object,
     parse_timestamp,
 };
-use super::windows::json_documents;
 use crate::{RawRecord, SourceInfo};
 
 /// Reads one input of OCSF events: JSON lines, a JSON array, or pretty-printed documents.
@@ -75,6 +77,7 @@ impl OcsfJson {
     }
 
     fn event(&self, record: &RawRecord, source: &SourceInfo) -> Result<Event, String> {
+        check_depth(&record.bytes, &self.limits)?;
         let object = parse_json_object(&record.bytes, &self.limits)?;
         let class = object
             .get("class_uid")
@@ -192,12 +195,19 @@ fn map(object: &Map<String, Value>, class: u64) -> Ecs {
     );
     event.action = text(object, "activity_name")
         .or_else(|| {
-            text(object, "type_name")
-                .and_then(|name| name.rsplit_once(": ").map(|(_, activity)| activity.to_owned()))
+            text(object, "type_name").and_then(|name| {
+                name.rsplit_once(": ")
+                    .map(|(_, activity)| activity.to_owned())
+            })
         })
         .map(|name| kebab(&name));
     event.severity = number(object, "severity_id");
-    event.outcome = match (number(object, "status_id"), text(object, "status").as_deref()) {
+    // OCSF durations are milliseconds; ECS's are nanoseconds.
+    event.duration = number(object, "duration").and_then(|ms| ms.checked_mul(1_000_000));
+    event.outcome = match (
+        number(object, "status_id"),
+        text(object, "status").as_deref(),
+    ) {
         (Some(1), _) | (_, Some("Success")) => Some("success".to_owned()),
         (Some(2), _) | (_, Some("Failure")) => Some("failure".to_owned()),
         _ => None,
@@ -445,7 +455,12 @@ mod tests {
 
     #[test]
     fn records_without_class_uid_are_dead_letters() {
-        for line in [r#"{"class_name":"x"}"#, r#"{"class_uid":"4001"}"#, "[]", "nope"] {
+        for line in [
+            r#"{"class_name":"x"}"#,
+            r#"{"class_uid":"4001"}"#,
+            "[]",
+            "nope",
+        ] {
             assert!(matches!(parse(line), Ingested::DeadLetter(_)), "{line}");
         }
     }

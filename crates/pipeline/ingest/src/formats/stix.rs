@@ -18,6 +18,7 @@ use std::sync::Arc;
 use rampart_core::{DeadLetter, Format, Ingested, IntelObject, Position};
 use serde_json::Value;
 
+use super::windows::check_depth;
 use super::{Delivery, Input, Limits, RecordParser, RecordSink, parse_json_object};
 use crate::frame;
 use crate::{Frame, RawRecord, SourceInfo};
@@ -48,6 +49,7 @@ impl StixObjects {
     }
 
     fn object(&self, record: &RawRecord, source: &SourceInfo) -> Result<IntelObject, String> {
+        check_depth(&record.bytes, &self.limits)?;
         let object = parse_json_object(&record.bytes, &self.limits)?;
         let text = |key: &str| {
             object
@@ -186,7 +188,10 @@ fn object_members(bytes: &[u8], start: usize) -> (Vec<Member>, Result<usize, Fai
     }
     loop {
         let Some(key_end) = value_end(bytes, at).filter(|_| bytes.get(at) == Some(&b'"')) else {
-            return (members, Err((at, "malformed JSON: expected an object key".to_owned())));
+            return (
+                members,
+                Err((at, "malformed JSON: expected an object key".to_owned())),
+            );
         };
         let key = match serde_json::from_slice::<String>(bytes.get(at..key_end).unwrap_or_default())
         {
@@ -195,7 +200,10 @@ fn object_members(bytes: &[u8], start: usize) -> (Vec<Member>, Result<usize, Fai
         };
         at = skip_blank(bytes, key_end);
         if bytes.get(at) != Some(&b':') {
-            return (members, Err((at, "malformed JSON: expected `:` after a key".to_owned())));
+            return (
+                members,
+                Err((at, "malformed JSON: expected `:` after a key".to_owned())),
+            );
         }
         let value_start = skip_blank(bytes, at + 1);
         members.push(Member {

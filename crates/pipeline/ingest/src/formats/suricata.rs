@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use rampart_core::{Ecs, Event, Format, Ingested};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{
-    Delivery, Fields, Input, Limits, RecordParser, RecordSink, parse_json_object, protocol_name,
-};
+use super::flat_json::parse_flat;
+use super::{Delivery, Fields, Input, Limits, RecordParser, RecordSink, protocol_name};
 use crate::{RawRecord, SourceInfo, frame};
 
 /// Parser name and version recorded in provenance.
@@ -54,17 +53,13 @@ impl RecordParser for SuricataEve {
     }
 
     fn parse(&self, record: &RawRecord, source: &SourceInfo, out: &mut Vec<Ingested>) {
-        let parsed = parse_json_object(&record.bytes, &self.limits).and_then(|object| {
-            let ecs = to_ecs(&Fields(&object))?;
-            Ok((ecs, object))
-        });
+        let parsed = parse_flat(&record.bytes, "suricata.eve", &MAPPED, &self.limits)
+            .and_then(|flat| Ok((to_ecs(&Fields(&flat.top), &Fields(&flat.attributes))?, flat)));
         match parsed {
-            Ok((ecs, object)) => {
+            Ok((ecs, flat)) => {
                 let raw = String::from_utf8_lossy(&record.bytes).into_owned();
                 let mut event = Event::new(ecs, raw, self.provenance(record, source));
-                let mut attributes = Map::new();
-                super::flatten_attributes(&mut attributes, "suricata.eve", object, &MAPPED);
-                event.attributes = attributes;
+                event.attributes = flat.attributes;
                 out.push(Ingested::Event(Box::new(event)));
             }
             Err(reason) => out.push(self.dead_letter(record, source, reason)),
@@ -72,13 +67,14 @@ impl RecordParser for SuricataEve {
     }
 }
 
-/// Maps one EVE record to ECS; the error is the dead-letter reason.
-fn to_ecs(eve: &Fields<'_>) -> Result<Ecs, String> {
+/// Maps one EVE record to ECS from its tuple fields (`top`) and its flattened attributes
+/// (`suricata.eve.*`); the error is the dead-letter reason.
+fn to_ecs(top: &Fields<'_>, eve: &Fields<'_>) -> Result<Ecs, String> {
     let mut ecs = Ecs {
-        timestamp: eve.timestamp("timestamp")?,
+        timestamp: top.timestamp("timestamp")?,
         ..Ecs::default()
     };
-    let event_type = eve.str("event_type").unwrap_or_default();
+    let event_type = eve.str("suricata.eve.event_type").unwrap_or_default();
     ecs.event.dataset = Some("suricata.eve".to_owned());
     ecs.event.kind = Some(
         if event_type == "alert" {
@@ -99,56 +95,51 @@ fn to_ecs(eve: &Fields<'_>) -> Result<Ecs, String> {
     ecs.event.category = categories.iter().map(|&c| c.to_owned()).collect();
     ecs.event.kind_type = types.iter().map(|&t| t.to_owned()).collect();
 
-    ecs.source.ip = eve.ip("src_ip")?;
-    ecs.source.port = eve.port("src_port")?;
-    ecs.destination.ip = eve.ip("dest_ip")?;
-    ecs.destination.port = eve.port("dest_port")?;
-    ecs.network.transport = eve.text("proto").as_deref().and_then(protocol_name);
-    ecs.network.protocol = eve.str("app_proto").and_then(protocol_name).or_else(|| {
-        matches!(
-            event_type,
-            "dns" | "http" | "tls" | "smb" | "ssh" | "ftp" | "smtp" | "dhcp"
-        )
-        .then(|| event_type.to_owned())
-    });
-    ecs.host.name = eve.str("host").map(str::to_owned);
+    ecs.source.ip = top.ip("src_ip")?;
+    ecs.source.port = top.port("src_port")?;
+    ecs.destination.ip = top.ip("dest_ip")?;
+    ecs.destination.port = top.port("dest_port")?;
+    ecs.network.transport = top.text("proto").as_deref().and_then(protocol_name);
+    ecs.network.protocol = eve
+        .str("suricata.eve.app_proto")
+        .and_then(protocol_name)
+        .or_else(|| {
+            matches!(
+                event_type,
+                "dns" | "http" | "tls" | "smb" | "ssh" | "ftp" | "smtp" | "dhcp"
+            )
+            .then(|| event_type.to_owned())
+        });
+    ecs.host.name = eve.str("suricata.eve.host").map(str::to_owned);
 
-    if let Some(flow) = eve.object("flow") {
-        ecs.source.packets = flow.u64("pkts_toserver")?;
-        ecs.destination.packets = flow.u64("pkts_toclient")?;
-        ecs.source.bytes = flow.u64("bytes_toserver")?;
-        ecs.destination.bytes = flow.u64("bytes_toclient")?;
-        ecs.network.packets = sum(ecs.source.packets, ecs.destination.packets);
-        ecs.network.bytes = sum(ecs.source.bytes, ecs.destination.bytes);
-        if let (Ok(Some(start)), Ok(Some(end))) = (flow.timestamp("start"), flow.timestamp("end")) {
-            ecs.event.duration = (end - start).num_nanoseconds().filter(|nanos| *nanos >= 0);
-        }
+    ecs.source.packets = eve.u64("suricata.eve.flow.pkts_toserver")?;
+    ecs.destination.packets = eve.u64("suricata.eve.flow.pkts_toclient")?;
+    ecs.source.bytes = eve.u64("suricata.eve.flow.bytes_toserver")?;
+    ecs.destination.bytes = eve.u64("suricata.eve.flow.bytes_toclient")?;
+    ecs.network.packets = sum(ecs.source.packets, ecs.destination.packets);
+    ecs.network.bytes = sum(ecs.source.bytes, ecs.destination.bytes);
+    if let (Ok(Some(start)), Ok(Some(end))) = (
+        eve.timestamp("suricata.eve.flow.start"),
+        eve.timestamp("suricata.eve.flow.end"),
+    ) {
+        ecs.event.duration = (end - start).num_nanoseconds().filter(|nanos| *nanos >= 0);
     }
-    if let Some(alert) = eve.object("alert") {
-        ecs.rule.id = alert.text("signature_id");
-        ecs.rule.name = alert.str("signature").map(str::to_owned);
-        ecs.rule.category = alert.str("category").map(str::to_owned);
-        ecs.event.severity = alert.i64("severity")?;
-        ecs.event.action = alert.str("action").map(str::to_owned);
-        if let Some(metadata) = alert.object("metadata") {
-            ecs.threat.technique.id = strings(metadata.get("mitre_technique_id"));
-            ecs.threat.tactic.name = strings(metadata.get("mitre_tactic_name"));
-        }
-    }
-    if let Some(dns) = eve.object("dns") {
-        map_dns(&mut ecs, &dns);
-    }
-    if let Some(http) = eve.object("http") {
-        map_http(&mut ecs, &http);
-    }
-    if let Some(sni) = eve.object("tls").and_then(|tls| tls.str("sni")) {
+
+    ecs.rule.id = eve.text("suricata.eve.alert.signature_id");
+    ecs.rule.name = eve.str("suricata.eve.alert.signature").map(str::to_owned);
+    ecs.rule.category = eve.str("suricata.eve.alert.category").map(str::to_owned);
+    ecs.event.severity = eve.i64("suricata.eve.alert.severity")?;
+    ecs.event.action = eve.str("suricata.eve.alert.action").map(str::to_owned);
+    ecs.threat.technique.id = strings(eve.get("suricata.eve.alert.metadata.mitre_technique_id"));
+    ecs.threat.tactic.name = strings(eve.get("suricata.eve.alert.metadata.mitre_tactic_name"));
+    map_dns(&mut ecs, eve);
+    map_http(&mut ecs, eve);
+    if let Some(sni) = eve.str("suricata.eve.tls.sni") {
         ecs.destination.domain = Some(sni.to_owned());
     }
-    if let Some(file) = eve.object("fileinfo") {
-        map_file(&mut ecs, &file);
-    }
-    if let Some(anomaly) = eve.object("anomaly") {
-        ecs.event.action = anomaly.str("event").map(str::to_owned);
+    map_file(&mut ecs, eve);
+    if let Some(anomaly) = eve.str("suricata.eve.anomaly.event") {
+        ecs.event.action = Some(anomaly.to_owned());
     }
     Ok(ecs)
 }
@@ -174,21 +165,25 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 /// The DNS question: `rrname`/`rrtype` (v1, v2) or the first of `queries` (v3).
-fn map_dns(ecs: &mut Ecs, dns: &Fields<'_>) {
-    let first_query = dns
-        .get("queries")
+fn map_dns(ecs: &mut Ecs, eve: &Fields<'_>) {
+    let first_query = eve
+        .get("suricata.eve.dns.queries")
         .and_then(Value::as_array)
         .and_then(|queries| queries.first())
         .and_then(Value::as_object)
         .map(Fields);
-    let question = first_query.as_ref().unwrap_or(dns);
-    ecs.dns.question.name = question.str("rrname").map(str::to_owned);
-    ecs.dns.question.query_type = question.str("rrtype").map(str::to_owned);
+    if let Some(query) = first_query {
+        ecs.dns.question.name = query.str("rrname").map(str::to_owned);
+        ecs.dns.question.query_type = query.str("rrtype").map(str::to_owned);
+    } else {
+        ecs.dns.question.name = eve.str("suricata.eve.dns.rrname").map(str::to_owned);
+        ecs.dns.question.query_type = eve.str("suricata.eve.dns.rrtype").map(str::to_owned);
+    }
 }
 
-fn map_http(ecs: &mut Ecs, http: &Fields<'_>) {
-    let host = http.str("hostname").map(str::to_owned);
-    let target = http.str("url").map(str::to_owned);
+fn map_http(ecs: &mut Ecs, eve: &Fields<'_>) {
+    let host = eve.str("suricata.eve.http.hostname").map(str::to_owned);
+    let target = eve.str("suricata.eve.http.url").map(str::to_owned);
     if let Some(host) = &host {
         ecs.url.domain = Some(host.clone());
         ecs.destination.domain = Some(host.clone());
@@ -198,8 +193,8 @@ fn map_http(ecs: &mut Ecs, http: &Fields<'_>) {
         ecs.url.path = Some(path.to_owned());
         ecs.url.full = Some(match (&host, target.starts_with('/')) {
             (Some(host), true) => {
-                let port = http
-                    .u64("http_port")
+                let port = eve
+                    .u64("suricata.eve.http.http_port")
                     .ok()
                     .flatten()
                     .map(|port| format!(":{port}"))
@@ -211,18 +206,18 @@ fn map_http(ecs: &mut Ecs, http: &Fields<'_>) {
     }
 }
 
-fn map_file(ecs: &mut Ecs, file: &Fields<'_>) {
-    if let Some(path) = file.str("filename") {
+fn map_file(ecs: &mut Ecs, eve: &Fields<'_>) {
+    if let Some(path) = eve.str("suricata.eve.fileinfo.filename") {
         ecs.file.path = Some(path.to_owned());
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
         if !name.is_empty() {
             ecs.file.name = Some(name.to_owned());
         }
     }
-    let hash = |key: &str| file.str(key).map(str::to_ascii_lowercase);
-    ecs.file.hash.md5 = hash("md5");
-    ecs.file.hash.sha1 = hash("sha1");
-    ecs.file.hash.sha256 = hash("sha256");
+    let hash = |key: &str| eve.str(key).map(str::to_ascii_lowercase);
+    ecs.file.hash.md5 = hash("suricata.eve.fileinfo.md5");
+    ecs.file.hash.sha1 = hash("suricata.eve.fileinfo.sha1");
+    ecs.file.hash.sha256 = hash("suricata.eve.fileinfo.sha256");
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ mod stream;
 mod sysmon;
 mod system;
 
-pub(super) use stream::json_documents;
+pub(super) use stream::{check_depth, json_documents};
 
 use std::sync::Arc;
 
@@ -100,6 +100,7 @@ impl WindowsEvents {
     }
 
     fn event(&self, record: &RawRecord, source: &SourceInfo) -> Result<Event, String> {
+        check_depth(&record.bytes, &self.limits)?;
         let object = parse_json_object(&record.bytes, &self.limits)?;
         let windows = WinRecord::from_json(object)?;
         let mapped = map_record(&windows);

@@ -332,5 +332,4 @@ mod tests {
         assert!(over[0].0.contains("exceeds the record cap"), "{over:?}");
         assert_eq!(over[1], (r#"{"b":1}"#.to_owned(), Position::Offset(20)));
     }
-
 }

@@ -148,3 +148,65 @@ fn value_length(bytes: &[u8]) -> Option<usize> {
 fn head(bytes: &[u8]) -> Vec<u8> {
     bytes.get(..DeadLetter::RAW_CAP).unwrap_or(bytes).to_vec()
 }
+
+/// Rejects a JSON record nested deeper than `limits.max_json_depth` before it is
+/// deserialised: one pass over the bytes counting brackets outside strings, so a hostile
+/// record never builds a deep tree. The error is the dead-letter reason.
+pub(in crate::formats) fn check_depth(bytes: &[u8], limits: &Limits) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limits.max_json_depth {
+                    return Err(format!(
+                        "JSON nesting deeper than {} levels (`max_json_depth`)",
+                        limits.max_json_depth
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        let limits = Limits {
+            max_json_depth: 3,
+            ..Limits::default()
+        };
+        assert!(check_depth(br#"{"a":[{"b":"[[[[{{{{"}]}"#, &limits).is_ok());
+        assert!(check_depth(br#"{"a":[{"b":[1]}]}"#, &limits).is_err());
+        assert!(check_depth(br#"{"a":"\"[[[[\""}"#, &limits).is_ok());
+        let deep = "[".repeat(100_000);
+        assert!(check_depth(deep.as_bytes(), &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn values_end_at_their_matching_bracket() {
+        assert_eq!(value_length(br#"{"a":"}"} tail"#), Some(9));
+        assert_eq!(value_length(b"[1,[2]]"), Some(7));
+        assert_eq!(value_length(br#"{"a":1"#), None);
+        assert_eq!(value_length(b"garbage\n{}"), Some(7));
+        assert_eq!(value_length(b"}"), Some(1));
+    }
+}
