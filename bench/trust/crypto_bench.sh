@@ -15,7 +15,8 @@ mib = 1 << 20
 r = {
     "machine": f"{os.cpu_count()} cpus, {platform.machine()}",
     "load_average_1m_after": os.getloadavg()[0],
-    "note": "criterion medians, wall clock; on a shared machine divide by the load to compare",
+    "note": "criterion medians of wall-clock time on a shared 2-core machine; compare runs at similar load",
+    "command": "bash bench/trust/crypto_bench.sh",
     "sha256_MiB_per_s": 8 * mib / median_ns("hash_8MiB", "sha256") * 1e9 / mib,
     "blake3_MiB_per_s": 8 * mib / median_ns("hash_8MiB", "blake3") * 1e9 / mib,
     "envelope_seal_MiB_per_s": 1e9 / median_ns("envelope_1MiB_value", "seal"),

@@ -15,8 +15,12 @@ pub struct FeatureBins {
 }
 
 impl FeatureBins {
-    /// Bin edges for `values` (NaN ignored): midpoints between consecutive
-    /// distinct values when there are at most `max_bins` of them, quantiles otherwise.
+    /// Bin edges for `values` (NaN ignored), chosen as scikit-learn's histogram
+    /// boosting chooses them: midpoints between consecutive distinct values when
+    /// there are at most `max_bins` of them, otherwise the `k / max_bins`
+    /// percentiles (midpoint interpolation), deduplicated. A percentile that falls
+    /// inside a run of ties is that value, so `x <= 0` stays a candidate split
+    /// even when most values are 0.
     pub fn fit(values: &mut [f64], max_bins: usize) -> Self {
         let max_bins = max_bins.clamp(2, 255);
         let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
@@ -26,12 +30,18 @@ impl FeatureBins {
         let mut edges: Vec<f64> = if distinct.len() <= max_bins {
             distinct.windows(2).map(midpoint).collect()
         } else {
-            let n = sorted.len();
+            let last = sorted.len() - 1;
             (1..max_bins)
                 .filter_map(|k| {
-                    let pos = k * n / max_bins;
-                    let (lo, hi) = (sorted.get(pos.saturating_sub(1))?, sorted.get(pos)?);
-                    (lo < hi).then(|| midpoint(&[*lo, *hi]))
+                    // Position of the k / max_bins percentile on 0..=last.
+                    let pos = (k * last) as f64 / max_bins as f64;
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "pos is in 0..=last"
+                    )]
+                    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                    Some(0.5 * (sorted.get(lo)? + sorted.get(hi)?))
                 })
                 .collect()
         };
@@ -63,9 +73,9 @@ impl FeatureBins {
 fn midpoint(pair: &[f64]) -> f64 {
     match pair {
         [a, b] => {
-            let m = a + (b - a) / 2.0;
-            // The midpoint must separate the two values exactly: `a <= m < b`.
-            if m < *b { m } else { *a }
+            let m = 0.5 * (a + b);
+            // The midpoint must separate the two values: `a <= m < b`.
+            if m.is_finite() && m < *b { m } else { *a }
         }
         _ => f64::NAN,
     }
@@ -123,6 +133,19 @@ mod tests {
         assert_eq!(fb.bin(2.0), 1);
         assert_eq!(fb.bin(9.0), 2);
         assert_eq!(fb.bin(f64::NAN), MISSING_BIN);
+    }
+
+    #[test]
+    fn ties_keep_the_zero_split() {
+        // 70% zeros then many distinct positives: `x <= 0` must remain a bin edge.
+        let mut v: Vec<f64> = (0..7000)
+            .map(|_| 0.0)
+            .chain((1..=3000).map(f64::from))
+            .collect();
+        let fb = FeatureBins::fit(&mut v, 255);
+        assert_eq!(fb.edges.first(), Some(&0.0));
+        assert_eq!(fb.bin(0.0), 0);
+        assert_eq!(fb.bin(1.0), 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Fast `TreeSHAP` (after Yang, 2021, "Fast TreeSHAP" v2): the same values as
+//! Fast `TreeSHAP` (after Yang, 2021, "Fast `TreeSHAP`" v2): the same values as
 //! [`crate::treeshap`], with everything that does not depend on the row
 //! precomputed once per model.
 //!
@@ -158,7 +158,7 @@ impl FastTreeShap {
         phi
     }
 
-    fn explain_tree(&self, tree: &FastTree, x: &[f64], phi: &mut [f64], violated: &mut [u32]) {
+    fn explain_tree(&self, tree: &FastTree, row: &[f64], phi: &mut [f64], violated: &mut [u32]) {
         // Pass 1, in index order (parents before children): the path bits each node's
         // path has that the row disagrees with.
         if let Some(v) = violated.first_mut() {
@@ -168,7 +168,7 @@ impl FastTreeShap {
             if n.feature == NO_SPLIT {
                 continue;
             }
-            let value = x.get(n.feature as usize).copied().unwrap_or(f64::NAN);
+            let value = row.get(n.feature as usize).copied().unwrap_or(f64::NAN);
             let go_left = if value.is_nan() {
                 n.missing_left
             } else {
@@ -190,40 +190,37 @@ impl FastTreeShap {
         }
         // Pass 2: every leaf's share.
         for leaf in &tree.leaves {
-            let d = usize::from(leaf.d);
-            let full = (1u32 << d) - 1;
+            let width = usize::from(leaf.d);
+            let full = (1u32 << width) - 1;
             let u = full & !violated.get(leaf.node as usize).copied().unwrap_or(full);
             let (Some(features), Some(z)) = (
-                tree.features.get(leaf.path..leaf.path + d),
-                tree.z.get(leaf.path..leaf.path + d),
+                tree.features.get(leaf.path..leaf.path + width),
+                tree.z.get(leaf.path..leaf.path + width),
             ) else {
                 continue;
             };
-            match leaf.table {
-                Some(offset) => {
-                    let (Some(entries), Some(inv)) = (
-                        tree.table.get(offset..offset + (1usize << d)),
-                        tree.inv_z_minus_one.get(leaf.path..leaf.path + d),
-                    ) else {
-                        continue;
+            if let Some(offset) = leaf.table {
+                let (Some(entries), Some(inv)) = (
+                    tree.table.get(offset..offset + (1usize << width)),
+                    tree.inv_z_minus_one.get(leaf.path..leaf.path + width),
+                ) else {
+                    continue;
+                };
+                let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
+                for (k, (&feature, &inv_k)) in features.iter().zip(inv).enumerate() {
+                    let b = 1u32 << k;
+                    let share = if u & b == 0 {
+                        -f_u
+                    } else {
+                        inv_k * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
                     };
-                    let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
-                    for (k, (&feature, &inv_k)) in features.iter().zip(inv).enumerate() {
-                        let b = 1u32 << k;
-                        let share = if u & b == 0 {
-                            -f_u
-                        } else {
-                            inv_k * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
-                        };
-                        if let Some(p) = phi.get_mut(feature as usize) {
-                            *p += share;
-                        }
+                    if let Some(p) = phi.get_mut(feature as usize) {
+                        *p += share;
                     }
                 }
-                None => {
-                    let w = self.weights.get(d).map_or(&[][..], Vec::as_slice);
-                    closed_form(leaf.value, features, z, u, w, phi);
-                }
+            } else {
+                let weights = self.weights.get(width).map_or(&[][..], Vec::as_slice);
+                closed_form(leaf.value, features, z, u, weights, phi);
             }
         }
     }
@@ -234,14 +231,21 @@ impl FastTreeShap {
     clippy::indexing_slicing,
     reason = "every index is below u + 1 <= d + 1 <= N: `build` caps d at MAX_FAST_FEATURES"
 )]
-fn closed_form(v: f64, features: &[u32], z: &[f64], u_mask: u32, w: &[f64], phi: &mut [f64]) {
+fn closed_form(
+    value: f64,
+    features: &[u32],
+    covers: &[f64],
+    u_mask: u32,
+    weights: &[f64],
+    phi: &mut [f64],
+) {
     const N: usize = MAX_FAST_FEATURES + 1;
     // e[i]: elementary symmetric polynomials of the z in U; `outside`: product of the others.
     let mut e = [0.0_f64; N];
     e[0] = 1.0;
     let mut u = 0usize;
     let mut outside = 1.0;
-    for (k, &zk) in z.iter().enumerate() {
+    for (k, &zk) in covers.iter().enumerate() {
         if u_mask & (1 << k) == 0 {
             outside *= zk;
         } else {
@@ -251,20 +255,20 @@ fn closed_form(v: f64, features: &[u32], z: &[f64], u_mask: u32, w: &[f64], phi:
             }
         }
     }
-    let scale = v * outside;
+    let scale = value * outside;
     let weighted = |coeffs: &[f64; N], top: usize| -> f64 {
         // sum over s = 0..=top of w(s) * coeffs[top - s]
         (0..=top)
-            .map(|s| w.get(s).copied().unwrap_or(0.0) * coeffs[top - s])
+            .map(|s| weights.get(s).copied().unwrap_or(0.0) * coeffs[top - s])
             .sum()
     };
-    let absent_share = if u < z.len() {
+    let absent_share = if u < covers.len() {
         -scale * weighted(&e, u)
     } else {
         0.0
     };
     let mut deflated = [0.0_f64; N];
-    for (k, (&feature, &zk)) in features.iter().zip(z).enumerate() {
+    for (k, (&feature, &zk)) in features.iter().zip(covers).enumerate() {
         let share = if u_mask & (1 << k) == 0 {
             absent_share
         } else {

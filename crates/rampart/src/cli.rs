@@ -69,6 +69,13 @@ pub enum Command {
     DeadLetters(commands::dead_letters::DeadLettersArgs),
     /// List past runs with their counts.
     Runs(commands::runs::RunsArgs),
+    /// Sign, verify and inspect model directories (OpenSSF model-signing format).
+    Model(commands::model::ModelArgs),
+    /// Manage the keys trusted to sign models.
+    Trust(commands::trust::TrustArgs),
+    /// Verify the tamper-evident audit log, prove entries, export checkpoints.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Show the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),

@@ -2,6 +2,7 @@
 //! stages together. Errors print as `error: <chain>` and exit with code 1; usage errors
 //! exit with code 2.
 
+mod audit_log;
 mod cli;
 mod commands;
 mod config;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rampart_audit::{AuditEvent, AuditKind, AuditSink};
 use rampart_core::{Format, Ingested, RunRecord};
 use rampart_ingest::{Delivery, ReadOptions};
 use rampart_store::Store;
@@ -40,6 +41,7 @@ pub struct RunOutcome {
 /// Runs ingestion over `inputs` into `store`, recording the run.
 pub fn run(
     store: &dyn Store,
+    audit: &dyn AuditSink,
     inputs: &[PathBuf],
     format: Option<Format>,
     config: &Config,
@@ -54,6 +56,14 @@ pub fn run(
     }
     let mut run = RunRecord::start(inputs.iter().map(|p| p.display().to_string()).collect());
     store.begin_run(&run).context("cannot record the run in the store")?;
+    audit
+        .record(AuditEvent::new(
+            AuditKind::RunStarted,
+            "rampart run",
+            run.id.to_string(),
+            serde_json::json!({ "inputs": run.inputs, "format": format.map(Format::name) }),
+        ))
+        .context("cannot write the run's start to the audit log")?;
     info!(run = %run.id, inputs = inputs.len(), "run started");
 
     let workers = config.workers();
@@ -97,6 +107,14 @@ pub fn run(
     store
         .update_run(&run)
         .context("cannot record the run's counts")?;
+    audit
+        .record(AuditEvent::new(
+            AuditKind::RunFinished,
+            "rampart run",
+            run.id.to_string(),
+            serde_json::json!({ "counts": run.counts, "ok": result.is_ok() }),
+        ))
+        .context("cannot write the run's end to the audit log")?;
     result?;
     anyhow::ensure!(
         run.counts.is_balanced(),

@@ -44,12 +44,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audit_log;
 mod error;
 mod protect;
 mod query;
 mod sqlite;
 mod store;
 
+pub use audit_log::SqliteLogStorage;
 pub use error::StoreError;
 pub use protect::{FieldProtector, NoProtection};
 pub use query::{BatchOutcome, Cursor, EventQuery, Listing, Page, PutOutcome};

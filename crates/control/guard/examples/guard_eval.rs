@@ -129,6 +129,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         out.flush()?;
     }
     print_report(&report);
+    let logs = log_lines_fpr(&guard, &args.data);
+    if let Some((n, rate)) = logs {
+        eprintln!("real log lines (loghub, never trained on): n={n} fpr@shipped={rate:.4}");
+    }
     let latency = latency(&guard, &split.test);
     eprintln!(
         "latency: {:.1} us/KB over the test split, {:.1} us/KB on 1 KB alert text",
@@ -157,6 +161,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "shipped_threshold_fpr": guard.target_fpr(),
         },
         "rampart": report,
+        "log_lines_fpr_at_shipped_threshold": logs.map(|(n, rate)| serde_json::json!({"lines": n, "fpr": rate, "source": "loghub-2k, first 500 lines of each system log"})),
         "latency_us_per_kb": { "test_split": latency.0, "alert_1kb": latency.1, "threads": 1 },
     });
     let text = serde_json::to_string_pretty(&json)?;
@@ -215,6 +220,23 @@ fn latency(guard: &Guard, test: &[Example]) -> (f64, f64) {
     // Keeps the scans from being optimised away.
     std::hint::black_box(flagged);
     (split_us, runs.get(runs.len() / 2).copied().unwrap_or(0.0))
+}
+
+/// False-positive rate on real log lines (loghub), a corpus the model never trained on.
+fn log_lines_fpr(guard: &Guard, root: &std::path::Path) -> Option<(usize, f64)> {
+    let dir = root.join("loghub-2k");
+    let mut systems: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
+    systems.sort();
+    let (mut n, mut flagged) = (0usize, 0usize);
+    for system in systems {
+        let Some(name) = system.file_name().and_then(|s| s.to_str()) else { continue };
+        let Ok(text) = std::fs::read_to_string(system.join(format!("{name}_2k.log"))) else { continue };
+        for line in text.lines().take(500) {
+            n += 1;
+            flagged += usize::from(guard.scan(line).flagged);
+        }
+    }
+    (n > 0).then(|| (n, flagged as f64 / n as f64))
 }
 
 /// About 1 KB of alert text: rule, process, command line and message fields.

@@ -304,3 +304,31 @@ fn reports_count_records_and_unreadable_inputs() {
     );
     assert_eq!(report.by_format.get(&Format::SuricataEve), Some(&3));
 }
+
+#[test]
+fn fifty_megabyte_line_is_one_dead_letter_and_the_lines_after_it_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eve.json");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        file.write_all(eve_lines(1).as_bytes()).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..50 {
+            file.write_all(&chunk).unwrap();
+        }
+        file.write_all(b"\n").unwrap();
+        file.write_all(eve_lines(2).as_bytes()).unwrap();
+    }
+    let read = read_all(&[path], &ReadOptions::default()).unwrap();
+    assert_eq!(read.len(), 4);
+    let dead = dead_letters(&read);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].provenance.position, rampart_core::Position::Line(2));
+    assert!(
+        dead[0].reason.contains("52428800 bytes"),
+        "{}",
+        dead[0].reason
+    );
+    assert!(dead[0].raw.len() <= DeadLetter::RAW_CAP);
+    assert!(matches!(read[2], Ingested::Event(_)) && matches!(read[3], Ingested::Event(_)));
+}

@@ -19,6 +19,15 @@ pub struct DemoArgs {}
 struct DemoReport {
     data_dir: String,
     ingest: RunSummary,
+    audit: AuditSummary,
+}
+
+/// The audit log's state at the end of the demo.
+#[derive(Debug, Serialize)]
+struct AuditSummary {
+    entries: u64,
+    root_hash: String,
+    checkpoint: String,
 }
 
 /// Runs `rampart demo`.
@@ -38,19 +47,39 @@ pub fn run(
         println!("step 1/1  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows)");
     }
     let store = super::open_store(&data_dir)?;
-    let outcome = crate::runner::run(&store, &inputs, None, config)?;
+    let audit = crate::audit_log::open(&data_dir)?;
+    let outcome = crate::runner::run(&store, &audit, &inputs, None, config)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
+    let verified = audit
+        .verify()
+        .context("the audit log does not verify")?;
+    let checkpoint = audit.checkpoint()?.to_note_text();
     if json {
         return print_json(&DemoReport {
             data_dir: data_dir.display().to_string(),
             ingest,
+            audit: AuditSummary {
+                entries: verified.entries,
+                root_hash: hex::encode(verified.root),
+                checkpoint,
+            },
         });
     }
     ingest.print_human();
     println!();
+    println!(
+        "audit log verified: {} entries, root {}; latest signed checkpoint:",
+        verified.entries,
+        hex::encode(verified.root)
+    );
+    for line in checkpoint.lines() {
+        println!("  {line}");
+    }
+    println!();
     println!("inspect it further:");
     println!("  rampart runs --data-dir {}", data_dir.display());
     println!("  rampart dead-letters --data-dir {}", data_dir.display());
+    println!("  rampart audit verify --data-dir {}", data_dir.display());
     Ok(())
 }
 

@@ -1,10 +1,13 @@
 //! One module per subcommand. Each exposes its clap arguments and a `run` function.
 
+pub mod audit;
 pub mod config;
 pub mod dead_letters;
 pub mod demo;
+pub mod model;
 pub mod run;
 pub mod runs;
+pub mod trust;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -24,6 +27,9 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args, global.data_dir.as_deref(), &config()?, global.json),
         Command::DeadLetters(args) => dead_letters::run(args, &global.data_dir(), global.json),
         Command::Runs(args) => runs::run(args, &global.data_dir(), global.json),
+        Command::Model(args) => model::run(args, &global.data_dir(), global.json),
+        Command::Trust(args) => trust::run(args, &global.data_dir(), global.json),
+        Command::Audit(command) => audit::run(command, &global.data_dir(), global.json),
         Command::Config(command) => config::run(command, global.config.as_deref()),
     }
     .map(|()| ExitCode::SUCCESS)

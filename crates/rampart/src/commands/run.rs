@@ -105,7 +105,8 @@ impl RunSummary {
 /// Runs `rampart run`.
 pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
     let store = super::open_store(data_dir)?;
-    let outcome = runner::run(&store, &args.input, args.format, config)?;
+    let audit = crate::audit_log::open(data_dir)?;
+    let outcome = runner::run(&store, &audit, &args.input, args.format, config)?;
     let summary = RunSummary::new(&outcome, data_dir);
     if json {
         print_json(&summary)

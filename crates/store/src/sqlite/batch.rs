@@ -4,21 +4,24 @@
 //! into reused buffers, bound without copies, and inserted through statements prepared once
 //! per batch. Source and parser names are interned into small tables and cached in memory.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use rampart_core::{DeadLetter, Event, Ingested, IntelObject, Provenance, RunId};
+use rampart_core::{DeadLetter, Event, EventId, Ingested, IntelObject, Provenance, RunId};
 use rusqlite::{CachedStatement, Connection, OptionalExtension as _, Transaction, params};
 
 use super::codec::{
     StoredFeatures, exact_nanos, format_code, json_text, nanos, position_to_sql, write_json,
 };
+use super::id_index;
 use super::sql::SqlResult as _;
 use crate::{BatchOutcome, FieldProtector, StoreError};
 
-const INSERT_EVENT: &str = "INSERT INTO events (id, event_time, format, source, position_kind, \
-     position, parser, ingested_at, content_hash, run, ecs, attributes, features, ground_truth, raw) \
+// The conflict is on (source, position_kind, position, id): see `id_index` for why not on id.
+const INSERT_EVENT: &str = "INSERT INTO events (source, position_kind, position, id, event_time, \
+     format, parser, ingested_at, content_hash, run, ecs, attributes, features, ground_truth, raw) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-     ON CONFLICT (id) DO NOTHING";
+     ON CONFLICT DO NOTHING";
 
 const INSERT_INTEL: &str = "INSERT INTO intel_objects (stix_id, modified, stix_type, format, \
      source, position_kind, position, parser, ingested_at, content_hash, run, object) \
@@ -99,6 +102,7 @@ impl Writer {
             .sql("begin batch")?;
         let mut staged = Names::default();
         let outcome = write_items(&tx, &self.names, &mut staged, protector, run, items)?;
+        id_index::merge_tail(&tx, id_index::MERGE_AT)?;
         tx.commit().sql("commit batch")?;
         self.names.absorb(staged);
         Ok(outcome)
@@ -165,11 +169,25 @@ struct Batch<'t, 'c> {
 
 impl Batch<'_, '_> {
     fn event(&mut self, original: &Event) -> Result<(), StoreError> {
+        // INVARIANT: an event's id derives from its provenance, so the unique key
+        // (source, position, id) holds each id at most once.
+        let [source, position, hash] = original.provenance.identity_parts();
+        if EventId::derive(&[&source, &position, &hash]) != original.id {
+            return Err(StoreError::Encode {
+                what: "event",
+                reason: format!(
+                    "id `{}` does not derive from the event's provenance; build events with `Event::new`",
+                    original.id
+                ),
+            });
+        }
         let protected = self.protector.protect_event(original)?;
         let event: &Event = &protected;
-        if event.id != original.id {
+        if let Cow::Owned(changed) = &protected
+            && (changed.id != original.id || changed.provenance != original.provenance)
+        {
             return Err(StoreError::Protection(format!(
-                "the field protector changed the id of event `{}`",
+                "the field protector changed the id or provenance of event `{}`",
                 original.id
             )));
         }
@@ -202,12 +220,12 @@ impl Batch<'_, '_> {
         let inserted = self
             .insert_event
             .execute(params![
-                event.id.as_bytes(),
-                event.ecs.timestamp.and_then(nanos),
-                origin.format,
                 origin.source,
                 origin.position_kind,
                 origin.position,
+                event.id.as_bytes(),
+                event.ecs.timestamp.and_then(nanos),
+                origin.format,
                 origin.parser,
                 origin.ingested_at,
                 &event.provenance.content_hash.0,
@@ -260,9 +278,11 @@ impl Batch<'_, '_> {
     fn dead_letter(&mut self, original: &DeadLetter) -> Result<(), StoreError> {
         let protected = self.protector.protect_dead_letter(original)?;
         let dead_letter: &DeadLetter = &protected;
-        if dead_letter.id != original.id {
+        if let Cow::Owned(changed) = &protected
+            && (changed.id != original.id || changed.provenance != original.provenance)
+        {
             return Err(StoreError::Protection(format!(
-                "the field protector changed the id of dead letter `{}`",
+                "the field protector changed the id or provenance of dead letter `{}`",
                 original.id
             )));
         }

