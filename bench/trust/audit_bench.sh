@@ -16,7 +16,8 @@ def median_ns(group, name):
 r = {
     "machine": f"{os.cpu_count()} cpus, {platform.machine()}",
     "load_average_1m_after": os.getloadavg()[0],
-    "note": "criterion medians, wall clock; on a shared machine divide by the load to compare",
+    "note": "criterion medians of wall-clock time on a shared 2-core machine; compare runs at similar load",
+    "command": "bash bench/trust/audit_bench.sh",
     "appends_per_s_batch_1000_checkpoint_every_1000": 1000 / median_ns("append", "batch1000_ckpt1000") * 1e9,
     "appends_per_s_single_checkpoint_every_1000": 1e9 / median_ns("append", "single_record_ckpt1000"),
     "inclusion_proof_generate_us_at_1M": median_ns("proof_1M_entries", "inclusion_generate") / 1e3,

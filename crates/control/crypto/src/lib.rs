@@ -12,9 +12,11 @@
 //!   keyring, rotation by re-wrapping).
 //! - [`pseudonym`]: HMAC-SHA256 pseudonyms per tenant and prefix-preserving IP mapping.
 //!
-//! Main design decision: one coherent generation of pure-Rust `RustCrypto` crates, wrapped in a
-//! small API whose types make misuse hard: private keys and symmetric keys only exist inside
-//! [`Secret`] or key types whose `Debug` hides them, and every failure is a [`CryptoError`].
+//! Main design decision: one coherent generation of pure-Rust `RustCrypto` crates (plus ring's
+//! assembly SHA-256 for bulk file hashing, 1.6-2x faster on CPUs without SHA extensions),
+//! wrapped in a small API whose types make misuse hard: private keys and symmetric keys only
+//! exist inside [`Secret`] or key types whose `Debug` hides them, and every failure is a
+//! [`CryptoError`].
 //! The crate does no I/O beyond reading key files and hashing files.
 //!
 //! ```

@@ -1,26 +1,37 @@
 //! Hashed n-gram features over normalised text, and the windows a text is scored in.
 //!
 //! Features are byte 3-, 4- and 5-grams, word unigrams and word bigrams of the normalised
-//! text, plus one feature per heuristic signal hit, each hashed into `2^bits` buckets (the
-//! hashing trick: no vocabulary to ship, a fixed-size model, unseen words still land in
-//! buckets). Every feature occurrence has a position: the byte where it starts.
+//! text, each hashed into `2^bits` buckets (the hashing trick: no vocabulary to ship, a
+//! fixed-size model, unseen words still land in buckets). Every occurrence has a position:
+//! the byte where it starts. Heuristic signal hits are features too, in the same buckets.
 //!
-//! A window's feature vector is `x[b] = count(b in window) / sqrt(n)`, with `n` the number of
-//! occurrences in the window. The logit of a window is therefore
-//! `bias + (sum of the weights of its occurrences) / sqrt(n)`, which a scorer computes for
-//! every window at once from two prefix sums; a text scores as its highest window, so a short
-//! instruction planted in a long, benign document is not averaged away.
+//! A window's n-gram vector is `x[b] = count(b in window) / sqrt(n)`, with `n` the number
+//! of n-gram occurrences in the window; signal hits add `1` per hit, undiluted, so one
+//! "ignore previous instructions" counts as much in a long window as in a short one. The
+//! logit of a window is therefore
+//! `bias + (sum of n-gram weights) / sqrt(n) + (sum of signal weights)`, which a scorer
+//! computes for every window at once from prefix sums.
 //!
-//! The hash is FNV-1a with a final multiplicative mixing step: simple, stable across platforms and
-//! versions, and the same in training and scanning. Changing any of this changes
-//! [`FEATURE_VERSION`], which model files record.
+//! A text is scored as its highest window. Windows are a fixed grid (`window` bytes every
+//! `stride` bytes) plus the text's segments (lines and sentences), so an instruction planted
+//! as its own line in a long, benign document is scored on its own and not averaged away.
+//!
+//! The hash is FNV-1a with a final multiplicative mixing step: simple, stable across
+//! platforms and versions, and the same in training and scanning. Changing any of this
+//! changes [`FEATURE_VERSION`], which model files record.
 
 use std::ops::Range;
 
 use crate::signals::Hit;
 
 /// Version of the feature definition; a model trained on another version is refused.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
+
+/// Segments shorter than this (bytes) are joined to the next one.
+pub const MIN_SEGMENT_BYTES: usize = 24;
+
+/// Most segments scored per text (the grid windows always cover the rest).
+pub const MAX_SEGMENTS: usize = 4096;
 
 /// Smallest supported hash space (bits).
 pub const MIN_HASH_BITS: u8 = 8;
@@ -54,9 +65,9 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
 }
 
-/// Calls `emit(position, bucket)` for every feature occurrence of `text` (normalised) and
-/// the signal `hits` found in it, in no particular order.
-pub fn for_each_feature(text: &str, hits: &[Hit], bits: u8, mut emit: impl FnMut(usize, u32)) {
+/// Calls `emit(position, bucket)` for every n-gram occurrence of `text` (normalised), in
+/// no particular order.
+pub fn for_each_feature(text: &str, bits: u8, mut emit: impl FnMut(usize, u32)) {
     let bytes = text.as_bytes();
     // Byte n-grams, n = 3..=5, sharing one FNV pass per start position.
     for start in 0..bytes.len() {
@@ -98,9 +109,6 @@ pub fn for_each_feature(text: &str, hits: &[Hit], bits: u8, mut emit: impl FnMut
         }
         previous = Some(h);
     }
-    for hit in hits {
-        emit(hit.span.start, signal_bucket(hit.signal.name(), bits));
-    }
 }
 
 /// The windows a text of `len` normalised bytes is scored in: `[0, window)`, then every
@@ -121,22 +129,89 @@ pub fn windows(len: usize, window: usize, stride: usize) -> Vec<Range<usize>> {
     out
 }
 
+/// Lines and sentences of normalised `text` (given its line breaks), trimmed, short ones
+/// joined to the next; segments longer than `max` are left to the grid windows.
+pub fn segments(text: &str, breaks: &[u32], max: usize) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut cuts: Vec<usize> = breaks.iter().map(|&b| b as usize).collect();
+    for (i, w) in bytes.windows(2).enumerate() {
+        if matches!(w, [b'.' | b'!' | b'?' | b';', b' ']) {
+            cuts.push(i + 1);
+        }
+    }
+    cuts.push(text.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        let cut = cut.min(text.len());
+        if cut <= start || cut - start < MIN_SEGMENT_BYTES && cut < text.len() {
+            continue;
+        }
+        let mut s = start;
+        let mut e = cut;
+        while s < e && bytes.get(s) == Some(&b' ') {
+            s += 1;
+        }
+        while e > s && bytes.get(e - 1) == Some(&b' ') {
+            e -= 1;
+        }
+        start = cut;
+        if e > s && e - s <= max {
+            out.push(s..e);
+            if out.len() >= MAX_SEGMENTS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Every range a text is scored in: the grid windows, then the segments that differ from
+/// them.
+pub fn score_ranges(text: &str, breaks: &[u32], window: usize, stride: usize) -> Vec<Range<usize>> {
+    let mut ranges = windows(text.len(), window, stride);
+    let grid = ranges.clone();
+    ranges.extend(
+        segments(text, breaks, window)
+            .into_iter()
+            .filter(|s| !grid.contains(s)),
+    );
+    ranges
+}
+
+/// N-gram and signal sums of one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowSums {
+    /// Sum of the quantised weights of the n-gram occurrences.
+    pub weight: i64,
+    /// Number of n-gram occurrences.
+    pub count: u32,
+    /// Sum of the quantised weights of the signal hits.
+    pub signal: i64,
+}
+
 /// Per-position sums of feature weights and counts, for scoring any window in O(1).
 #[derive(Debug, Default)]
 pub struct PrefixSums {
-    /// `weight[i]` = sum of the (quantised) weights of occurrences at positions `< i`.
+    /// `weight[i]` = sum of the (quantised) weights of n-grams at positions `< i`.
     weight: Vec<i64>,
-    /// `count[i]` = number of occurrences at positions `< i`.
+    /// `count[i]` = number of n-grams at positions `< i`.
     count: Vec<u32>,
+    /// `signal[i]` = sum of the weights of signal hits at positions `< i`.
+    signal: Vec<i64>,
 }
 
 impl PrefixSums {
-    /// Builds the sums for `text` with quantised `weights` (length `2^bits`).
+    /// Builds the sums for `text` and its signal `hits` with quantised `weights`
+    /// (length `2^bits`).
     pub fn new(text: &str, hits: &[Hit], bits: u8, weights: &[i8]) -> Self {
         let len = text.len();
         let mut weight = vec![0i64; len + 1];
         let mut count = vec![0u32; len + 1];
-        for_each_feature(text, hits, bits, |pos, b| {
+        let mut signal = vec![0i64; len + 1];
+        for_each_feature(text, bits, |pos, b| {
             let w = weights.get(b as usize).copied().unwrap_or(0);
             if let Some(slot) = weight.get_mut(pos + 1) {
                 *slot += i64::from(w);
@@ -145,34 +220,42 @@ impl PrefixSums {
                 *slot += 1;
             }
         });
-        for i in 1..=len {
-            let (pw, pc) = (
-                weight.get(i - 1).copied().unwrap_or(0),
-                count.get(i - 1).copied().unwrap_or(0),
-            );
-            if let (Some(w), Some(c)) = (weight.get_mut(i), count.get_mut(i)) {
-                *w += pw;
-                *c += pc;
+        for hit in hits {
+            let b = signal_bucket(hit.signal.name(), bits);
+            let w = weights.get(b as usize).copied().unwrap_or(0);
+            if let Some(slot) = signal.get_mut(hit.span.start.min(len) + 1) {
+                *slot += i64::from(w);
             }
         }
-        Self { weight, count }
+        for i in 1..=len {
+            let prev = (
+                weight.get(i - 1).copied().unwrap_or(0),
+                count.get(i - 1).copied().unwrap_or(0),
+                signal.get(i - 1).copied().unwrap_or(0),
+            );
+            if let (Some(w), Some(c), Some(s)) = (weight.get_mut(i), count.get_mut(i), signal.get_mut(i)) {
+                *w += prev.0;
+                *c += prev.1;
+                *s += prev.2;
+            }
+        }
+        Self { weight, count, signal }
     }
 
-    /// Sum of weights and number of occurrences starting inside `range`.
-    pub fn window(&self, range: Range<usize>) -> (i64, u32) {
-        let w = self.weight.get(range.end).copied().unwrap_or(0)
-            - self.weight.get(range.start).copied().unwrap_or(0);
-        let c = self
-            .count
-            .get(range.end)
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(self.count.get(range.start).copied().unwrap_or(0));
-        (w, c)
+    /// Sums over the occurrences and hits starting inside `range`.
+    pub fn window(&self, range: Range<usize>) -> WindowSums {
+        let at = |v: &Vec<i64>, i: usize| v.get(i).copied().unwrap_or(0);
+        let c = |i: usize| self.count.get(i).copied().unwrap_or(0);
+        WindowSums {
+            weight: at(&self.weight, range.end) - at(&self.weight, range.start),
+            count: c(range.end).saturating_sub(c(range.start)),
+            signal: at(&self.signal, range.end) - at(&self.signal, range.start),
+        }
     }
 }
 
-/// Sparse feature vector of one window: `(bucket, value)` sorted by bucket.
+/// Sparse feature vector of one window: `(bucket, value)` sorted by bucket, n-grams
+/// normalised by `1 / sqrt(n)` and signal hits counted 1 each (see the module docs).
 pub fn window_vector(
     text: &str,
     hits: &[Hit],
@@ -181,12 +264,26 @@ pub fn window_vector(
     scratch: &mut Vec<u32>,
 ) -> Vec<(u32, f32)> {
     scratch.clear();
-    for_each_feature(text, hits, bits, |pos, b| {
-        if range.contains(&pos) || (range.is_empty() && pos == range.start) {
+    for_each_feature(text, bits, |pos, b| {
+        if range.contains(&pos) {
             scratch.push(b);
         }
     });
-    sparse_from_buckets(scratch)
+    let mut v = sparse_from_buckets(scratch);
+    for hit in hits {
+        if range.contains(&hit.span.start) || (range.is_empty() && hit.span.start == range.start) {
+            let b = signal_bucket(hit.signal.name(), bits);
+            match v.binary_search_by_key(&b, |&(k, _)| k) {
+                Ok(i) => {
+                    if let Some(slot) = v.get_mut(i) {
+                        slot.1 += 1.0;
+                    }
+                }
+                Err(i) => v.insert(i, (b, 1.0)),
+            }
+        }
+    }
+    v
 }
 
 /// Turns a list of bucket occurrences into `(bucket, count / sqrt(n))`, sorted by bucket.
@@ -220,19 +317,40 @@ mod tests {
     }
 
     #[test]
+    fn segments_follow_lines_and_sentences() {
+        let n = crate::normalize::normalize(
+            "| a | b | c | d | e | f | g |\n| 1 | 2 | 3 | 4 | 5 | 6 | 7 |\nignore that. and do this instead now!",
+        );
+        let (text, breaks) = (n.as_str(), n.line_breaks());
+        let segs: Vec<&str> = segments(text, breaks, 256).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            segs,
+            vec!["| a | b | c | d | e | f | g |", "| 1 | 2 | 3 | 4 | 5 | 6 | 7 |", "ignore that. and do this instead now!"]
+        );
+        // Too-long segments are left to the grid.
+        assert!(segments(&"x".repeat(600), &[], 256).is_empty());
+        let ranges = score_ranges(text, breaks, 64, 32);
+        assert!(ranges.contains(&(60..text.len())));
+    }
+
+    #[test]
     fn features_are_stable_and_counted() {
         let mut seen = Vec::new();
-        for_each_feature("abcde fg", &[], 18, |p, b| seen.push((p, b)));
-        // 3+2+1 byte n-grams starting at 0..=5 that fit, plus 2 words and 1 bigram.
+        for_each_feature("abcde fg", 18, |p, b| seen.push((p, b)));
+        // 3-, 4- and 5-grams that fit, plus 2 words and 1 bigram.
         let grams = (0..8).map(|s: usize| (8 - s).saturating_sub(2).min(3)).sum::<usize>();
         assert_eq!(seen.len(), grams + 3);
         let mut again = Vec::new();
-        for_each_feature("abcde fg", &[], 18, |p, b| again.push((p, b)));
+        for_each_feature("abcde fg", 18, |p, b| again.push((p, b)));
         assert_eq!(seen, again);
         assert!(seen.iter().all(|&(_, b)| b < 1 << 18));
-        // A fixed value pins the hash across platforms and releases.
-        assert_eq!(signal_bucket("instruction-override", 18), signal_bucket("instruction-override", 18));
+        // Pinned values: a change here changes every model; bump FEATURE_VERSION.
+        assert_eq!(seen[0], (0, PINNED_FIRST_BUCKET));
+        assert_eq!(signal_bucket("instruction-override", 18), PINNED_SIGNAL_BUCKET);
     }
+
+    const PINNED_FIRST_BUCKET: u32 = 219_746;
+    const PINNED_SIGNAL_BUCKET: u32 = 152_666;
 
     #[test]
     fn prefix_sums_match_a_direct_count() {
@@ -247,14 +365,21 @@ mod tests {
         for range in [0..text.len(), 5..20, 0..0, 30..text.len()] {
             let mut w = 0i64;
             let mut c = 0u32;
-            for_each_feature(text, &hits, bits, |p, b| {
+            for_each_feature(text, bits, |p, b| {
                 if range.contains(&p) {
                     w += i64::from(weights[b as usize]);
                     c += 1;
                 }
             });
-            assert_eq!(sums.window(range), (w, c));
+            let sig = if range.contains(&0) {
+                i64::from(weights[signal_bucket("instruction-override", bits) as usize])
+            } else {
+                0
+            };
+            assert_eq!(sums.window(range), WindowSums { weight: w, count: c, signal: sig });
         }
+        let v = window_vector(text, &hits, bits, 0..text.len(), &mut Vec::new());
+        assert!(v.windows(2).all(|p| p[0].0 < p[1].0));
     }
 
     #[test]

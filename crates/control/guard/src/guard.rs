@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::GuardError;
 use crate::decode::decode_segments;
-use crate::features::{PrefixSums, windows};
+use crate::features::{PrefixSums, score_ranges};
 use crate::model::GuardModel;
 use crate::normalize::{HiddenKind, NormalizedText, normalize};
 use crate::signals::{self, Hit, Signal};
@@ -218,9 +218,8 @@ impl Guard {
         let sums = PrefixSums::new(norm.as_str(), &hits, m.hash_bits, &m.weights);
         let (window, stride) = m.window();
         let mut best = (f32::NEG_INFINITY, 0..0);
-        for range in windows(norm.as_str().len(), window, stride) {
-            let (w, c) = sums.window(range.clone());
-            let z = m.logit(w, c);
+        for range in score_ranges(norm.as_str(), norm.line_breaks(), window, stride) {
+            let z = m.logit(sums.window(range.clone()));
             if z > best.0 {
                 best = (z, range);
             }

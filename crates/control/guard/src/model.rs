@@ -312,14 +312,16 @@ impl GuardModel {
         best.or(fallback).map_or(0.0, |t| t.logit)
     }
 
-    /// Window logit from a sum of quantised weights over `count` occurrences.
-    pub(crate) fn logit(&self, weight_sum: i64, count: u32) -> f32 {
-        if count == 0 {
-            return self.bias;
-        }
-        // Sums of at most a few million i8 values are exact in f64.
+    /// Window logit from its quantised sums (see [`crate::features`]).
+    pub(crate) fn logit(&self, sums: crate::features::WindowSums) -> f32 {
+        let ngrams = if sums.count == 0 {
+            0.0
+        } else {
+            sums.weight as f64 / f64::from(sums.count).sqrt()
+        };
+        // Sums of at most a few million i8 values are exact in f64; logits are small.
         #[expect(clippy::cast_possible_truncation, reason = "logits are small")]
-        let dot = (weight_sum as f64 * f64::from(self.scale) / f64::from(count).sqrt()) as f32;
+        let dot = ((ngrams + sums.signal as f64) * f64::from(self.scale)) as f32;
         self.bias + dot
     }
 }

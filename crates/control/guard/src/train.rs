@@ -1,8 +1,9 @@
 //! Training: logistic regression over hashed window features, then threshold calibration.
 //!
-//! Every training text is cut into the same windows the scanner scores. Windows of benign
-//! texts are negatives; windows of direct injections are positives; a planted (indirect)
-//! example contributes one positive window centred on its attack. Each window is weighted by
+//! Every training text is cut into the windows the scanner scores. Windows and segments of
+//! benign texts are negatives; grid windows of direct injections are positives; a planted
+//! (indirect) example contributes a positive window centred on its attack and the segments
+//! that are mostly attack. Each window is weighted by
 //! `1 / sqrt(windows in its text)` so one long jailbreak does not outweigh a hundred short
 //! ones, and the classes are balanced to equal total weight.
 //!
@@ -14,7 +15,7 @@
 
 use crate::GuardError;
 use crate::dataset::Example;
-use crate::features::{MAX_HASH_BITS, MIN_HASH_BITS, for_each_feature, sparse_from_buckets, windows};
+use crate::features::{MAX_HASH_BITS, MIN_HASH_BITS, score_ranges, segments, window_vector, windows};
 use crate::guard::{Guard, prepare};
 use crate::model::{GuardModel, Threshold, TrainingRecord};
 use crate::split::SplitMix64;
@@ -93,7 +94,8 @@ pub fn train(
         let len = p.norm.as_str().len();
         let label = if e.is_injection() { 1.0 } else { 0.0 };
         if let Some(span) = &e.attack_span {
-            // One window centred on the planted attack.
+            // The window centred on the planted attack, and the segments that are mostly
+            // attack; the rest of the document is clean context, trained elsewhere.
             let (a, b) = (p.norm.normalized_offset(span.start), p.norm.normalized_offset(span.end));
             let centre = a + (b.saturating_sub(a)) / 2;
             let start = centre.saturating_sub(window / 2).min(len.saturating_sub(window));
@@ -103,9 +105,26 @@ pub fn train(
                 label,
                 weight: 1.0,
             });
+            for seg in segments(p.norm.as_str(), p.norm.line_breaks(), window) {
+                let overlap = seg.end.min(b).saturating_sub(seg.start.max(a));
+                if overlap * 2 >= seg.len() {
+                    plan.push(Window {
+                        example: i,
+                        range: seg,
+                        label,
+                        weight: 0.5,
+                    });
+                }
+            }
             continue;
         }
-        let ws = windows(len, window, stride);
+        // Benign texts train on every range the scanner scores. Injections train on the grid
+        // only: a jailbreak's individual sentences can be harmless on their own.
+        let ws = if e.is_injection() {
+            windows(len, window, stride)
+        } else {
+            score_ranges(p.norm.as_str(), p.norm.line_breaks(), window, stride)
+        };
         let weight = 1.0 / (ws.len() as f32).sqrt();
         plan.extend(ws.into_iter().map(|range| Window {
             example: i,
@@ -140,13 +159,7 @@ pub fn train(
         for &k in &order {
             let Some(w) = plan.get(k) else { continue };
             let Some(p) = prepared.get(w.example) else { continue };
-            scratch.clear();
-            for_each_feature(p.norm.as_str(), &p.hits, config.hash_bits, |pos, b| {
-                if w.range.contains(&pos) || (w.range.is_empty() && pos == w.range.start) {
-                    scratch.push(b);
-                }
-            });
-            let x = sparse_from_buckets(&mut scratch);
+            let x = window_vector(p.norm.as_str(), &p.hits, config.hash_bits, w.range.clone(), &mut scratch);
             let z = bias
                 + x.iter()
                     .map(|&(b, v)| weights.get(b as usize).copied().unwrap_or(0.0) * v)

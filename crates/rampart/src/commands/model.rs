@@ -119,6 +119,9 @@ fn sign(args: &SignArgs, data_dir: &Path, json: bool) -> anyhow::Result<()> {
     };
     let (signed, path) = sign_model_to_file(&args.dir, &key, &options)
         .with_context(|| format!("cannot sign `{}`", args.dir.display()))?;
+    let audit = crate::audit_log::open(data_dir)?;
+    rampart_registry::audit_signed(&audit, "rampart model sign", &args.dir, &signed, &path)
+        .context("cannot record the signing in the audit log")?;
     let report = SignReport {
         model: rampart_registry::model_name(&args.dir),
         signature: path.display().to_string(),

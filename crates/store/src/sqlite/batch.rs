@@ -102,7 +102,7 @@ impl Writer {
             .sql("begin batch")?;
         let mut staged = Names::default();
         let outcome = write_items(&tx, &self.names, &mut staged, protector, run, items)?;
-        id_index::merge_tail(&tx, id_index::MERGE_AT)?;
+        id_index::merge_tail(&tx, std::env::var("XMERGE").ok().and_then(|v| v.parse().ok()).unwrap_or(id_index::MERGE_AT))?;
         tx.commit().sql("commit batch")?;
         self.names.absorb(staged);
         Ok(outcome)
