@@ -8,7 +8,8 @@
 #   cargo bench -p rampart-ingest --bench ingest
 #
 # Environment: RECORDS (default 1000000), RAMPART_SHARED_DATA (default ../shared/data beside
-# the workspace), RAMPART_BIN (default: the release build, built if missing).
+# the workspace), INGEST_BIN (default: the release build, built if missing). The binary reads
+# RAMPART_* variables as configuration overrides, so it runs with the data-set variable unset.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -17,14 +18,14 @@ DATA="${RAMPART_SHARED_DATA:-$ROOT/../shared/data}"
 WORK="$ROOT/bench/work/ingest"
 RESULT="$ROOT/bench/results/ingest.json"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rampart-target}"
-BIN="${RAMPART_BIN:-$CARGO_TARGET_DIR/release/rampart}"
+BIN="${INGEST_BIN:-$CARGO_TARGET_DIR/release/rampart}"
 
 mkdir -p "$WORK" "$(dirname "$RESULT")"
 INPUT="$WORK/eve-$RECORDS.json"
 if [ ! -s "$INPUT" ]; then
     python3 bench/ingest/gen_eve.py "$DATA" "$RECORDS" "$INPUT"
 fi
-if [ -z "${RAMPART_BIN:-}" ]; then
+if [ -z "${INGEST_BIN:-}" ]; then
     cargo build --release -p rampart --quiet
 fi
 [ -x "$BIN" ] || { echo "no rampart binary at $BIN" >&2; exit 1; }
@@ -32,7 +33,7 @@ fi
 # Warm the page cache so the figure measures Rampart, not the disk.
 cat "$INPUT" >/dev/null
 rm -rf "$WORK/data-dir"
-/usr/bin/time -v "$BIN" --json --log warn --data-dir "$WORK/data-dir" run --input "$INPUT" \
+/usr/bin/time -v env -u RAMPART_SHARED_DATA "$BIN" --json --log warn --data-dir "$WORK/data-dir" run --input "$INPUT" \
     >"$WORK/run.json" 2>"$WORK/time.txt" || { cat "$WORK/time.txt" >&2; exit 1; }
 
 python3 - "$WORK/run.json" "$WORK/time.txt" "$INPUT" "$RECORDS" "$RESULT" <<'PY'

@@ -15,9 +15,9 @@
 //!
 //! Precomputed per model: each node's split and the bit of its feature on the
 //! root path, each leaf's distinct features, `z_k` and `v`, and, for leaves with
-//! at most [`TABLE_MAX_FEATURES`] features, the whole `2^d`-entry table of `v F`
-//! (v2's table). Longer paths evaluate `F` in closed form instead, because their
-//! tables would not fit in cache: `prod_{j not in U} z_j` times
+//! at most [`TABLE_MAX_FEATURES`] features while the memory budget lasts, the
+//! whole `2^d`-entry table of `v F` (v2's table). Other leaves evaluate `F` in
+//! closed form, with no memory: `prod_{j not in U} z_j` times
 //! `sum_s w(s) e_{u-s}(z_U)`, with `e_i` the elementary symmetric polynomials of
 //! the `z` in `U` (and `U \ {k}` by deflating one factor), `O(u^2)` per leaf.
 //!
@@ -27,6 +27,7 @@
 //! fall back to the standard algorithm.
 
 use crate::error::{MlError, Result};
+use crate::matrix::Matrix;
 use crate::tree::Tree;
 use crate::treeshap::tree_shap;
 
@@ -34,7 +35,7 @@ use crate::treeshap::tree_shap;
 pub const DEFAULT_MAX_TABLE_ENTRIES: usize = 1 << 23;
 
 /// Leaves with at most this many distinct path features get a precomputed table.
-pub const TABLE_MAX_FEATURES: usize = 4;
+pub const TABLE_MAX_FEATURES: usize = 8;
 
 /// Paths longer than this many distinct features use the standard algorithm.
 const MAX_FAST_FEATURES: usize = 16;
@@ -159,69 +160,123 @@ impl FastTreeShap {
     }
 
     fn explain_tree(&self, tree: &FastTree, row: &[f64], phi: &mut [f64], violated: &mut [u32]) {
-        // Pass 1, in index order (parents before children): the path bits each node's
-        // path has that the row disagrees with.
-        if let Some(v) = violated.first_mut() {
-            *v = 0;
-        }
-        for (i, n) in tree.nodes.iter().enumerate() {
-            if n.feature == NO_SPLIT {
-                continue;
-            }
-            let value = row.get(n.feature as usize).copied().unwrap_or(f64::NAN);
-            let go_left = if value.is_nan() {
-                n.missing_left
-            } else {
-                value <= n.threshold
-            };
-            let mask = violated.get(i).copied().unwrap_or(0);
-            let bit = 1u32 << n.bit;
-            let (l, r) = if go_left {
-                (mask, mask | bit)
-            } else {
-                (mask | bit, mask)
-            };
-            if let Some(v) = violated.get_mut(n.left as usize) {
-                *v = l;
-            }
-            if let Some(v) = violated.get_mut(n.right as usize) {
-                *v = r;
-            }
-        }
-        // Pass 2: every leaf's share.
+        violations(tree, row, violated, 1, 0);
         for leaf in &tree.leaves {
-            let width = usize::from(leaf.d);
-            let full = (1u32 << width) - 1;
-            let u = full & !violated.get(leaf.node as usize).copied().unwrap_or(full);
-            let (Some(features), Some(z)) = (
-                tree.features.get(leaf.path..leaf.path + width),
-                tree.z.get(leaf.path..leaf.path + width),
-            ) else {
-                continue;
-            };
-            if let Some(offset) = leaf.table {
-                let (Some(entries), Some(inv)) = (
-                    tree.table.get(offset..offset + (1usize << width)),
-                    tree.inv_z_minus_one.get(leaf.path..leaf.path + width),
-                ) else {
-                    continue;
-                };
-                let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
-                for (k, (&feature, &inv_k)) in features.iter().zip(inv).enumerate() {
-                    let b = 1u32 << k;
-                    let share = if u & b == 0 {
-                        -f_u
-                    } else {
-                        inv_k * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
-                    };
-                    if let Some(p) = phi.get_mut(feature as usize) {
-                        *p += share;
+            let u = agreeing(leaf, violated.get(leaf.node as usize).copied());
+            self.leaf_shares(tree, leaf, u, phi);
+        }
+    }
+
+    /// SHAP values of every row of `x`, row-major (`rows x n_features`).
+    ///
+    /// Trees are visited one at a time over blocks of rows, so each tree's nodes
+    /// and tables stay in cache while a whole block reads them.
+    pub fn explain_batch(&self, x: &Matrix) -> Vec<f64> {
+        const BLOCK: usize = 32;
+        let width = self.n_features;
+        let mut phi = vec![0.0; x.rows() * width];
+        let mut violated = vec![0u32; self.max_nodes * BLOCK];
+        for explainer in &self.trees {
+            match explainer {
+                Explainer::Standard(tree) => {
+                    for (row, out) in x.iter_rows().zip(phi.chunks_mut(width.max(1))) {
+                        tree_shap(tree, row, self.scale, out);
                     }
                 }
-            } else {
-                let weights = self.weights.get(width).map_or(&[][..], Vec::as_slice);
-                closed_form(leaf.value, features, z, u, weights, phi);
+                Explainer::Fast(tree) => {
+                    let rows_per_block = BLOCK * x.cols().max(1);
+                    for (block, out) in x
+                        .as_slice()
+                        .chunks(rows_per_block)
+                        .zip(phi.chunks_mut(BLOCK * width.max(1)))
+                    {
+                        let in_block = out.len() / width.max(1);
+                        for (r, row) in block.chunks(x.cols().max(1)).take(in_block).enumerate() {
+                            violations(tree, row, &mut violated, BLOCK, r);
+                        }
+                        for leaf in &tree.leaves {
+                            let base = leaf.node as usize * BLOCK;
+                            for (r, out_row) in out.chunks_mut(width.max(1)).enumerate() {
+                                let u = agreeing(leaf, violated.get(base + r).copied());
+                                self.leaf_shares(tree, leaf, u, out_row);
+                            }
+                        }
+                    }
+                }
             }
+        }
+        phi
+    }
+
+    /// Adds one leaf's shares for a row whose agreeing path bits are `u`.
+    fn leaf_shares(&self, tree: &FastTree, leaf: &FastLeaf, u: u32, phi: &mut [f64]) {
+        let width = usize::from(leaf.d);
+        let (Some(features), Some(z)) = (
+            tree.features.get(leaf.path..leaf.path + width),
+            tree.z.get(leaf.path..leaf.path + width),
+        ) else {
+            return;
+        };
+        if let Some(offset) = leaf.table {
+            let (Some(entries), Some(inv)) = (
+                tree.table.get(offset..offset + (1usize << width)),
+                tree.inv_z_minus_one.get(leaf.path..leaf.path + width),
+            ) else {
+                return;
+            };
+            let f_u = entries.get(u as usize).copied().unwrap_or(0.0);
+            for (k, (&feature, &inv_k)) in features.iter().zip(inv).enumerate() {
+                let b = 1u32 << k;
+                let share = if u & b == 0 {
+                    -f_u
+                } else {
+                    inv_k * entries.get((u & !b) as usize).copied().unwrap_or(0.0)
+                };
+                if let Some(p) = phi.get_mut(feature as usize) {
+                    *p += share;
+                }
+            }
+        } else {
+            let weights = self.weights.get(width).map_or(&[][..], Vec::as_slice);
+            closed_form(leaf.value, features, z, u, weights, phi);
+        }
+    }
+}
+
+/// The path bits of `leaf` that the row agrees with, from its violated bits.
+fn agreeing(leaf: &FastLeaf, violated: Option<u32>) -> u32 {
+    let full = (1u32 << leaf.d) - 1;
+    full & !violated.unwrap_or(full)
+}
+
+/// Pass 1, in index order (parents before children): for every node, the bits
+/// of its root path that `row` disagrees with, stored at `node * stride + lane`.
+fn violations(tree: &FastTree, row: &[f64], violated: &mut [u32], stride: usize, lane: usize) {
+    if let Some(v) = violated.get_mut(lane) {
+        *v = 0;
+    }
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if n.feature == NO_SPLIT {
+            continue;
+        }
+        let value = row.get(n.feature as usize).copied().unwrap_or(f64::NAN);
+        let go_left = if value.is_nan() {
+            n.missing_left
+        } else {
+            value <= n.threshold
+        };
+        let mask = violated.get(i * stride + lane).copied().unwrap_or(0);
+        let bit = 1u32 << n.bit;
+        let (l, r) = if go_left {
+            (mask, mask | bit)
+        } else {
+            (mask | bit, mask)
+        };
+        if let Some(v) = violated.get_mut(n.left as usize * stride + lane) {
+            *v = l;
+        }
+        if let Some(v) = violated.get_mut(n.right as usize * stride + lane) {
+            *v = r;
         }
     }
 }
@@ -438,6 +493,14 @@ mod tests {
                 }
                 for (a, b) in got.iter().zip(&want) {
                     prop_assert!((a - b).abs() < 1e-9, "{got:?} vs {want:?}");
+                }
+                let closed = FastTreeShap::new(&forest, 0.5, m, 0).unwrap().explain(&x);
+                for (a, b) in closed.iter().zip(&want) {
+                    prop_assert!((a - b).abs() < 1e-9, "closed form {closed:?} vs {want:?}");
+                }
+                let batch = fast.explain_batch(&Matrix::from_rows(&[x.clone(), x.clone()]).unwrap());
+                for (a, b) in batch.iter().zip(got.iter().chain(&got)) {
+                    prop_assert!((a - b).abs() < 1e-12);
                 }
             }
         }

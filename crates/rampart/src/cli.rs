@@ -69,7 +69,7 @@ pub enum Command {
     DeadLetters(commands::dead_letters::DeadLettersArgs),
     /// List past runs with their counts.
     Runs(commands::runs::RunsArgs),
-    /// Sign, verify and inspect model directories (OpenSSF model-signing format).
+    /// Sign, verify and inspect model directories (`OpenSSF` model-signing format).
     Model(commands::model::ModelArgs),
     /// Manage the keys trusted to sign models.
     Trust(commands::trust::TrustArgs),
@@ -79,4 +79,6 @@ pub enum Command {
     /// Show the configuration.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
+    /// Rotate and list the keys that encrypt sensitive fields at rest.
+    Keys(commands::keys::KeysArgs),
 }

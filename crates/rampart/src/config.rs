@@ -19,6 +19,8 @@ pub struct Config {
     pub ingest: Limits,
     /// `[runner]`: threads and queues.
     pub runner: RunnerConfig,
+    /// `[protection]`: encryption at rest of sensitive fields.
+    pub protection: crate::protection::ProtectionConfig,
 }
 
 /// `[runner]`: how the pipeline is spread over threads.
@@ -76,7 +78,7 @@ impl Config {
         if self.ingest.batch_records == 0 {
             bail!("`ingest.batch_records` must be at least 1");
         }
-        Ok(())
+        self.protection.validate()
     }
 
     /// The number of parse workers to start.

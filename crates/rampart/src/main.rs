@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod demo_data;
 mod output;
+mod protection;
 mod runner;
 
 use std::io::IsTerminal as _;

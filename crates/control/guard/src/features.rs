@@ -135,7 +135,9 @@ pub fn segments(text: &str, breaks: &[u32], max: usize) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut cuts: Vec<usize> = breaks.iter().map(|&b| b as usize).collect();
     for (i, w) in bytes.windows(2).enumerate() {
-        if matches!(w, [b'.' | b'!' | b'?' | b';', b' ']) {
+        // Sentence ends, `key: value` separators (log lines, alert fields) and JSON
+        // `":"` / `","` boundaries.
+        if matches!(w, [b'.' | b'!' | b'?' | b';' | b':', b' '] | [b':' | b',', b'"']) {
             cuts.push(i + 1);
         }
     }

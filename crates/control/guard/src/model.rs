@@ -29,7 +29,7 @@ pub const DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/guard-default.r
 
 /// SHA-256 of [`DEFAULT_MODEL_BYTES`]; loading refuses any other bytes.
 pub const DEFAULT_MODEL_SHA256: &str =
-    "080f0281832b39fc9c9cc3ab42aee3714358f8d9768c8cb91e46df320159a707";
+    "b23f8667549afb0f9735bd31c7353a2fd8441382cf546051a009c1f36d0e7f9a";
 
 /// A logit threshold and the false-positive rate it gave on the calibration split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -49,8 +49,8 @@ impl Default for TrainConfig {
         Self {
             seed: 20_261_128,
             hash_bits: 18,
-            window_bytes: 256,
-            stride_bytes: 128,
+            window_bytes: 512,
+            stride_bytes: 256,
             epochs: 8,
             learning_rate: 0.2,
             l2: 1e-6,

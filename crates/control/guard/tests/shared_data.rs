@@ -58,12 +58,15 @@ fn garak_and_giskard_payloads_in_alert_fields_are_detected() {
                 assert!(!r.spans.is_empty());
                 assert!(r.spans.iter().all(|s| s.end <= field.len()));
             } else {
-                missed.push(field.chars().take(100).collect::<String>());
+                missed.push(format!("{:.2} {}", r.score, field.chars().take(90).collect::<String>()));
             }
         }
     }
     let rate = f64::from(detected) / f64::from(total);
-    eprintln!("detected {detected}/{total} planted payloads ({rate:.3}); missed e.g. {:?}", missed.first());
+    eprintln!("detected {detected}/{total} planted payloads ({rate:.3})");
+    for m in missed.iter().take(80) {
+        eprintln!("missed: {m}");
+    }
     assert!(rate >= 0.9, "detection rate {rate:.3} below 0.9");
 }
 

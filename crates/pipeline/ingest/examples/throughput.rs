@@ -8,16 +8,20 @@ use std::time::Instant;
 
 use rampart_ingest::{Delivery, ReadOptions, read_inputs};
 
+/// Bytes under a path: a file's length, or the sum over a directory tree.
+fn size(path: &std::path::Path) -> u64 {
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries.flatten().map(|entry| size(&entry.path())).sum(),
+        Err(_) => std::fs::metadata(path).map_or(0, |metadata| metadata.len()),
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     if paths.is_empty() {
         return Err("usage: throughput FILE_OR_DIR...".into());
     }
-    let bytes: u64 = paths
-        .iter()
-        .filter_map(|path| std::fs::metadata(path).ok())
-        .map(|metadata| metadata.len())
-        .sum();
+    let bytes: u64 = paths.iter().map(|path| size(path)).sum();
     let started = Instant::now();
     let mut items = 0usize;
     let report = read_inputs(

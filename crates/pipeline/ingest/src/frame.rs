@@ -3,7 +3,7 @@
 //! Every framer reads from an [`Input`] (a buffered stream plus its [`SourceInfo`]) and pushes
 //! [`Frame`]s into a [`RecordSink`], which groups them into [`RecordBatch`]es of
 //! [`Limits::batch_records`] and hands them to the caller's delivery callback together with the
-//! [`RecordParser`] that reads them. A format's reader (see [`crate::formats`]) picks a framer
+//! [`RecordParser`] that reads them. A format's reader (in the crate's `formats` module) picks a framer
 //! and a parser; formats whose parser depends on headers (Zeek `#fields`, CSV) call
 //! [`RecordSink::set_parser`] when the header changes.
 //!

@@ -12,6 +12,12 @@
 //! data: every malformed record becomes a dead letter with its source, position and reason,
 //! and every cap in [`Limits`] bounds memory whatever the input.
 //!
+//! A runner calls [`read_inputs`] on one thread and hands each [`Delivery::Batch`] to a parse
+//! worker ([`RecordBatch::parse`]); each [`Delivery::Unreadable`] is already a dead letter.
+//! Tests and small tools call [`read_all`] or [`read_bytes_all`], which do both in order.
+//! Formats are detected from content ([`detect`]) unless [`ReadOptions::format`] forces one;
+//! the readers and the way a new one plugs in are described in the `formats` module.
+//!
 //! ```
 //! use rampart_core::Ingested;
 //! use rampart_ingest::{ReadOptions, read_bytes_all};

@@ -20,8 +20,13 @@ pub struct DeadLettersArgs {
 }
 
 /// Runs `rampart dead-letters`.
-pub fn run(args: &DeadLettersArgs, data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let store = super::open_existing_store(data_dir)?;
+pub fn run(
+    args: &DeadLettersArgs,
+    data_dir: &Path,
+    config: &crate::config::Config,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = super::open_existing_store(data_dir, config)?;
     let letters = store.dead_letters(args.run, Page::first(args.limit))?.items;
     if json {
         return print_json(&letters);

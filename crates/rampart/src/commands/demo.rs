@@ -46,13 +46,11 @@ pub fn run(
         println!("Rampart demo: data dir {}", data_dir.display());
         println!("step 1/1  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows)");
     }
-    let store = super::open_store(&data_dir)?;
+    let store = super::open_store(&data_dir, config)?;
     let audit = crate::audit_log::open(&data_dir)?;
     let outcome = crate::runner::run(&store, &audit, &inputs, None, config)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
-    let verified = audit
-        .verify()
-        .context("the audit log does not verify")?;
+    let verified = audit.verify().context("the audit log does not verify")?;
     let checkpoint = audit.checkpoint()?.to_note_text();
     if json {
         return print_json(&DemoReport {

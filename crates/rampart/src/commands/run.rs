@@ -22,7 +22,8 @@ pub struct RunArgs {
 }
 
 fn parse_format(text: &str) -> Result<Format, String> {
-    text.parse().map_err(|e: rampart_core::CoreError| e.to_string())
+    text.parse()
+        .map_err(|e: rampart_core::CoreError| e.to_string())
 }
 
 /// The `--json` summary of a run.
@@ -85,10 +86,22 @@ impl RunSummary {
             self.elapsed_s,
             self.events_per_s
         );
-        println!("  events stored         {:>10}", thousands(self.events_stored));
-        println!("  intel objects stored  {:>10}", thousands(self.intel_objects_stored));
-        println!("  duplicates skipped    {:>10}", thousands(self.duplicates_skipped));
-        println!("  dead letters          {:>10}", thousands(self.dead_letters));
+        println!(
+            "  events stored         {:>10}",
+            thousands(self.events_stored)
+        );
+        println!(
+            "  intel objects stored  {:>10}",
+            thousands(self.intel_objects_stored)
+        );
+        println!(
+            "  duplicates skipped    {:>10}",
+            thousands(self.duplicates_skipped)
+        );
+        println!(
+            "  dead letters          {:>10}",
+            thousands(self.dead_letters)
+        );
         for (format, count) in &self.by_format {
             println!("    {format:<20}{:>10}", thousands(*count));
         }
@@ -104,7 +117,7 @@ impl RunSummary {
 
 /// Runs `rampart run`.
 pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
-    let store = super::open_store(data_dir)?;
+    let store = super::open_store(data_dir, config)?;
     let audit = crate::audit_log::open(data_dir)?;
     let outcome = runner::run(&store, &audit, &args.input, args.format, config)?;
     let summary = RunSummary::new(&outcome, data_dir);

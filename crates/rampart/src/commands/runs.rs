@@ -12,8 +12,13 @@ use crate::output::{print_json, thousands};
 pub struct RunsArgs {}
 
 /// Runs `rampart runs`.
-pub fn run(_args: &RunsArgs, data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let store = super::open_existing_store(data_dir)?;
+pub fn run(
+    _args: &RunsArgs,
+    data_dir: &Path,
+    config: &crate::config::Config,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = super::open_existing_store(data_dir, config)?;
     let runs = store.runs()?;
     if json {
         return print_json(&runs);

@@ -113,6 +113,7 @@ impl SqliteStore {
         schema::migrate(&mut conn, &path)?;
         if let Ok(v) = std::env::var("XCKPT") { conn.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap_or(1000)).sql("x")?; }
         if std::env::var("XNOIDX").is_ok() { conn.execute_batch("DROP INDEX events_time; DROP INDEX events_format; DROP INDEX events_run;").sql("x")?; }
+        if let Ok(v) = std::env::var("XMMAP") { conn.pragma_update(None, "mmap_size", v.parse::<i64>().unwrap_or(0)).sql("x")?; }
         if std::env::var("XSYNCOFF").is_ok() { conn.pragma_update(None, "synchronous", "OFF").sql("x")?; }
         Ok(Self {
             path,
