@@ -72,7 +72,7 @@ result = {
     "system_seconds": float(field("System time (seconds)")),
     "cpu_percent": field("Percent of CPU this job got"),
     "target_events_per_second": 100000,
-    "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+    "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_after": os.getloadavg()},
 }
 json.dump(result, open(result_path, "w"), indent=2)
 open(result_path, "a").write("\n")

@@ -9,6 +9,7 @@
 )]
 
 #[path = "../src/protection.rs"]
+#[expect(dead_code, reason = "`rampart keys` uses items these tests do not")]
 mod protection;
 
 use std::path::Path;

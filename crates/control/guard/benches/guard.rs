@@ -55,10 +55,16 @@ fn scan(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| guard.scan(black_box(text))));
     }
     group.throughput(Throughput::Bytes(alert.len() as u64));
-    group.bench_function("stage/normalize", |b| b.iter(|| normalize(black_box(&alert))));
+    group.bench_function("stage/normalize", |b| {
+        b.iter(|| normalize(black_box(&alert)));
+    });
     let norm = normalize(&alert);
-    group.bench_function("stage/signals", |b| b.iter(|| detect(black_box(norm.as_str()))));
-    group.bench_function("stage/decode", |b| b.iter(|| decode_segments(black_box(&alert))));
+    group.bench_function("stage/signals", |b| {
+        b.iter(|| detect(black_box(norm.as_str())));
+    });
+    group.bench_function("stage/decode", |b| {
+        b.iter(|| decode_segments(black_box(&alert)));
+    });
     group.finish();
 }
 

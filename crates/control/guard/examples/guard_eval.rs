@@ -85,7 +85,6 @@ fn main() -> Result<(), Box<dyn Error>> {
             ..SplitConfig::default()
         },
     );
-    let count = |v: &[Example]| (v.iter().filter(|e| e.is_injection()).count(), v.iter().filter(|e| !e.is_injection()).count());
     eprintln!(
         "split (injections, benign): train {:?}, calibration {:?}, test {:?}",
         count(&split.train),
@@ -104,11 +103,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         ..TrainConfig::default()
     };
     let started = Instant::now();
-    let model = train(&split.train, &split.calibration, &config, data.source_counts())?;
+    let model = train(
+        &split.train,
+        &split.calibration,
+        &config,
+        data.source_counts(),
+    )?;
     let train_seconds = started.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
     let sha256 = model.sha256_hex();
-    eprintln!("trained in {train_seconds:.1} s; model {} bytes, sha256 {sha256}", bytes.len());
+    eprintln!(
+        "trained in {train_seconds:.1} s; model {} bytes, sha256 {sha256}",
+        bytes.len()
+    );
     if let Some(path) = &args.write_model {
         std::fs::write(path, &bytes)?;
         eprintln!("wrote {}", path.display());
@@ -116,17 +123,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let guard = Guard::new(GuardModel::from_bytes_unpinned(&bytes)?);
     let report = evaluate(&guard, &split.test);
     if let Some(path) = &args.dump_scores {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for (e, z) in split.test.iter().zip(scores(&guard, &split.test)) {
-            let row = serde_json::json!({
-                "source": e.source, "category": e.category, "group": e.group,
-                "label": u8::from(e.is_injection()),
-                "logit": if z.is_finite() { f64::from(z) } else { 99.0 },
-                "text": e.text.chars().take(300).collect::<String>(),
-            });
-            writeln!(out, "{row}")?;
-        }
-        out.flush()?;
+        dump_scores(path, &guard, &split.test)?;
     }
     print_report(&report);
     let logs = log_lines_fpr(&guard, &args.data);
@@ -164,8 +161,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         "log_lines_fpr_at_shipped_threshold": logs.map(|(n, rate)| serde_json::json!({"lines": n, "fpr": rate, "source": "loghub-2k, first 500 lines of each system log"})),
         "latency_us_per_kb": { "test_split": latency.0, "alert_1kb": latency.1, "threads": 1 },
     });
-    let text = serde_json::to_string_pretty(&json)?;
-    match &args.out {
+    write_output(args.out.as_ref(), &json)
+}
+
+/// `(injections, benign)` in `examples`.
+fn count(examples: &[Example]) -> (usize, usize) {
+    let injections = examples.iter().filter(|e| e.is_injection()).count();
+    (injections, examples.len() - injections)
+}
+
+fn write_output(out: Option<&PathBuf>, json: &serde_json::Value) -> Result<(), Box<dyn Error>> {
+    let text = serde_json::to_string_pretty(json)?;
+    match out {
         Some(path) => {
             std::fs::write(path, text + "\n")?;
             eprintln!("wrote {}", path.display());
@@ -177,10 +184,19 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 fn print_report(r: &EvalReport) {
     eprintln!("negatives: {}", r.negatives);
-    for (name, d) in [("direct", &r.direct), ("indirect", &r.indirect), ("all", &r.all)] {
+    for (name, d) in [
+        ("direct", &r.direct),
+        ("indirect", &r.indirect),
+        ("all", &r.all),
+    ] {
         eprintln!(
             "{name:>8}: n={:5} auc={:.4} tpr@1%fpr={:.3} tpr@1%macrofpr={:.3} tpr@0.1%fpr={:.3} tpr@shipped={:.3}",
-            d.positives, d.roc_auc, d.tpr_at_1pct_fpr, d.tpr_at_1pct_macro_fpr, d.tpr_at_01pct_fpr, d.tpr_at_shipped_threshold
+            d.positives,
+            d.roc_auc,
+            d.tpr_at_1pct_fpr,
+            d.tpr_at_1pct_macro_fpr,
+            d.tpr_at_01pct_fpr,
+            d.tpr_at_shipped_threshold
         );
     }
     eprintln!(
@@ -225,12 +241,20 @@ fn latency(guard: &Guard, test: &[Example]) -> (f64, f64) {
 /// False-positive rate on real log lines (loghub), a corpus the model never trained on.
 fn log_lines_fpr(guard: &Guard, root: &std::path::Path) -> Option<(usize, f64)> {
     let dir = root.join("loghub-2k");
-    let mut systems: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut systems: Vec<_> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     systems.sort();
     let (mut n, mut flagged) = (0usize, 0usize);
     for system in systems {
-        let Some(name) = system.file_name().and_then(|s| s.to_str()) else { continue };
-        let Ok(text) = std::fs::read_to_string(system.join(format!("{name}_2k.log"))) else { continue };
+        let Some(name) = system.file_name().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(system.join(format!("{name}_2k.log"))) else {
+            continue;
+        };
         for line in text.lines().take(500) {
             n += 1;
             flagged += usize::from(guard.scan(line).flagged);
@@ -259,9 +283,29 @@ pub fn alert_text() -> String {
     s
 }
 
+/// Writes the logit of every test example (JSON lines), for error analysis.
+fn dump_scores(path: &PathBuf, guard: &Guard, test: &[Example]) -> Result<(), Box<dyn Error>> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (e, z) in test.iter().zip(scores(guard, test)) {
+        let row = serde_json::json!({
+            "source": e.source, "category": e.category, "group": e.group,
+            "label": u8::from(e.is_injection()),
+            "logit": if z.is_finite() { f64::from(z) } else { 99.0 },
+            "text": e.text.chars().take(300).collect::<String>(),
+        });
+        writeln!(out, "{row}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn dump_split(path: &PathBuf, split: &Split) -> Result<(), Box<dyn Error>> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for (side, examples) in [("train", &split.train), ("calibration", &split.calibration), ("test", &split.test)] {
+    for (side, examples) in [
+        ("train", &split.train),
+        ("calibration", &split.calibration),
+        ("test", &split.test),
+    ] {
         for e in examples {
             let row = serde_json::json!({
                 "side": side,

@@ -107,7 +107,10 @@ pub fn evaluate_scores(test: &[Example], scores: &[f32], threshold: f32) -> Eval
     };
     let mut by_source: BTreeMap<(bool, &str), Vec<f32>> = BTreeMap::new();
     for (e, &s) in test.iter().zip(scores) {
-        by_source.entry((e.is_injection(), e.source)).or_default().push(s);
+        by_source
+            .entry((e.is_injection(), e.source))
+            .or_default()
+            .push(s);
     }
     let mut fpr_by_source = BTreeMap::new();
     let mut tpr_by_source = BTreeMap::new();
@@ -121,10 +124,17 @@ pub fn evaluate_scores(test: &[Example], scores: &[f32], threshold: f32) -> Eval
     }
     let prose = pick(&|e| e.category == Category::SecurityProse);
     let mut fpr_by_category = BTreeMap::new();
-    for c in [Category::BenignPrompt, Category::BenignContext, Category::SecurityProse] {
+    for c in [
+        Category::BenignPrompt,
+        Category::BenignContext,
+        Category::SecurityProse,
+    ] {
         let s = pick(&|e| e.category == c);
         if !s.is_empty() {
-            fpr_by_category.insert(category_name(c).to_owned(), (s.len(), rate_at_or_above(&s, threshold)));
+            fpr_by_category.insert(
+                category_name(c).to_owned(),
+                (s.len(), rate_at_or_above(&s, threshold)),
+            );
         }
     }
     let macro_fpr = if fpr_by_category.is_empty() {
@@ -199,6 +209,7 @@ mod tests {
     use super::*;
 
     /// Slow reference: count ordered pairs.
+    #[expect(clippy::float_cmp, reason = "exact ties are what the reference counts")]
     fn auc_pairs(pos: &[f32], neg: &[f32]) -> f64 {
         let mut s = 0f64;
         for p in pos {
@@ -216,6 +227,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "exact value")]
     fn auc_matches_the_pairwise_reference() {
         let pos = [0.9, 0.8, 0.8, 0.3, f32::INFINITY];
         let neg = [0.1, 0.8, 0.5, 0.2, 0.3, 0.3];
@@ -225,6 +237,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "exact fractions")]
     fn rates_count_at_or_above() {
         assert_eq!(rate_at_or_above(&[0.1, 0.5, 0.9], 0.5), 2.0 / 3.0);
         assert_eq!(rate_at_or_above(&[], 0.5), 0.0);

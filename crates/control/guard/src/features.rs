@@ -117,7 +117,7 @@ pub fn windows(len: usize, window: usize, stride: usize) -> Vec<Range<usize>> {
     let window = window.max(1);
     let stride = stride.clamp(1, window);
     if len <= window {
-        return vec![0..len];
+        return std::iter::once(0..len).collect();
     }
     let mut out = Vec::with_capacity(len / stride + 2);
     let mut start = 0;
@@ -137,7 +137,10 @@ pub fn segments(text: &str, breaks: &[u32], max: usize) -> Vec<Range<usize>> {
     for (i, w) in bytes.windows(2).enumerate() {
         // Sentence ends, `key: value` separators (log lines, alert fields) and JSON
         // `":"` / `","` boundaries.
-        if matches!(w, [b'.' | b'!' | b'?' | b';' | b':', b' '] | [b':' | b',', b'"']) {
+        if matches!(
+            w,
+            [b'.' | b'!' | b'?' | b';' | b':', b' '] | [b':' | b',', b'"']
+        ) {
             cuts.push(i + 1);
         }
     }
@@ -235,13 +238,19 @@ impl PrefixSums {
                 count.get(i - 1).copied().unwrap_or(0),
                 signal.get(i - 1).copied().unwrap_or(0),
             );
-            if let (Some(w), Some(c), Some(s)) = (weight.get_mut(i), count.get_mut(i), signal.get_mut(i)) {
+            if let (Some(w), Some(c), Some(s)) =
+                (weight.get_mut(i), count.get_mut(i), signal.get_mut(i))
+            {
                 *w += prev.0;
                 *c += prev.1;
                 *s += prev.2;
             }
         }
-        Self { weight, count, signal }
+        Self {
+            weight,
+            count,
+            signal,
+        }
     }
 
     /// Sums over the occurrences and hits starting inside `range`.
@@ -324,10 +333,17 @@ mod tests {
             "| a | b | c | d | e | f | g |\n| 1 | 2 | 3 | 4 | 5 | 6 | 7 |\nignore that. and do this instead now!",
         );
         let (text, breaks) = (n.as_str(), n.line_breaks());
-        let segs: Vec<&str> = segments(text, breaks, 256).into_iter().map(|r| &text[r]).collect();
+        let segs: Vec<&str> = segments(text, breaks, 256)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
         assert_eq!(
             segs,
-            vec!["| a | b | c | d | e | f | g |", "| 1 | 2 | 3 | 4 | 5 | 6 | 7 |", "ignore that. and do this instead now!"]
+            vec![
+                "| a | b | c | d | e | f | g |",
+                "| 1 | 2 | 3 | 4 | 5 | 6 | 7 |",
+                "ignore that. and do this instead now!"
+            ]
         );
         // Too-long segments are left to the grid.
         assert!(segments(&"x".repeat(600), &[], 256).is_empty());
@@ -340,7 +356,9 @@ mod tests {
         let mut seen = Vec::new();
         for_each_feature("abcde fg", 18, |p, b| seen.push((p, b)));
         // 3-, 4- and 5-grams that fit, plus 2 words and 1 bigram.
-        let grams = (0..8).map(|s: usize| (8 - s).saturating_sub(2).min(3)).sum::<usize>();
+        let grams = (0..8)
+            .map(|s: usize| (8 - s).saturating_sub(2).min(3))
+            .sum::<usize>();
         assert_eq!(seen.len(), grams + 3);
         let mut again = Vec::new();
         for_each_feature("abcde fg", 18, |p, b| again.push((p, b)));
@@ -348,7 +366,10 @@ mod tests {
         assert!(seen.iter().all(|&(_, b)| b < 1 << 18));
         // Pinned values: a change here changes every model; bump FEATURE_VERSION.
         assert_eq!(seen[0], (0, PINNED_FIRST_BUCKET));
-        assert_eq!(signal_bucket("instruction-override", 18), PINNED_SIGNAL_BUCKET);
+        assert_eq!(
+            signal_bucket("instruction-override", 18),
+            PINNED_SIGNAL_BUCKET
+        );
     }
 
     const PINNED_FIRST_BUCKET: u32 = 219_746;
@@ -378,7 +399,14 @@ mod tests {
             } else {
                 0
             };
-            assert_eq!(sums.window(range), WindowSums { weight: w, count: c, signal: sig });
+            assert_eq!(
+                sums.window(range),
+                WindowSums {
+                    weight: w,
+                    count: c,
+                    signal: sig
+                }
+            );
         }
         let v = window_vector(text, &hits, bits, 0..text.len(), &mut Vec::new());
         assert!(v.windows(2).all(|p| p[0].0 < p[1].0));

@@ -139,6 +139,7 @@ impl Guard {
     }
 
     /// The same guard with an explicit logit threshold (for evaluation sweeps).
+    #[must_use]
     pub fn with_logit_threshold(mut self, logit: f32) -> Self {
         self.threshold = logit;
         self
@@ -171,7 +172,7 @@ impl Guard {
                     span: 0..text.len(),
                     detail: format!("{} bytes, limit {MAX_SCAN_BYTES}", text.len()),
                 }],
-                spans: vec![0..text.len()],
+                spans: std::iter::once(0..text.len()).collect(),
             };
         }
         let a = self.assess(text, 0);

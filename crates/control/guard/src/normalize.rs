@@ -23,8 +23,8 @@
 
 use std::ops::Range;
 
-use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfkc_quick};
 use unicode_normalization::char::{canonical_combining_class, decompose_canonical};
+use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfkc_quick};
 
 use crate::confusables::{foreign_lookalike, latin_lookalike};
 
@@ -236,14 +236,24 @@ fn push_break(breaks: &mut Vec<u32>, text: &str) {
 fn hidden_kind(c: char) -> Option<HiddenKind> {
     match c {
         '\u{E0000}'..='\u{E007F}' => Some(HiddenKind::Tag),
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
-        | '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{115F}' | '\u{1160}' | '\u{3164}'
+        '\u{200B}'
+        | '\u{200C}'
+        | '\u{200D}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{034F}'
+        | '\u{180E}'
+        | '\u{115F}'
+        | '\u{1160}'
+        | '\u{3164}'
         | '\u{FFA0}' => Some(HiddenKind::ZeroWidth),
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
         | '\u{061C}' => Some(HiddenKind::Bidi),
-        '\u{FE00}'..='\u{FE0E}' | '\u{E0100}'..='\u{E01EF}' => {
-            Some(HiddenKind::VariationSelector)
-        }
+        '\u{FE00}'..='\u{FE0E}' | '\u{E0100}'..='\u{E01EF}' => Some(HiddenKind::VariationSelector),
         _ => None,
     }
 }
@@ -361,7 +371,11 @@ impl Builder {
         let mark = canonical_combining_class(c) != 0;
         if mark
             && self.word.is_some()
-            && self.text.chars().next_back().is_some_and(|p| p.is_ascii_alphabetic())
+            && self
+                .text
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_alphabetic())
         {
             // A diacritic on a Latin letter: dropped, like precomposed accents.
             return;
@@ -445,7 +459,8 @@ impl Builder {
             self.text.pop();
             self.origin.pop();
         }
-        self.origin.push(u32::try_from(input_len).unwrap_or(u32::MAX));
+        self.origin
+            .push(u32::try_from(input_len).unwrap_or(u32::MAX));
         NormalizedText {
             text: self.text,
             origin: self.origin,

@@ -176,16 +176,15 @@ fn golden_evtx_record() {
     let [Ingested::Event(event)] = &items[..] else {
         panic!("{items:?}")
     };
-    // ECS fields and record identity only: the sample is GPL, its content stays out of the repo.
+    // Which ECS fields are filled, not their values: the sample is GPL, its content stays out of the repo.
     let pick = |key: &str| event.attributes.get(key).cloned().unwrap_or(Value::Null);
     insta::assert_json_snapshot!(
         "evtx_sysmon_1",
         json!({
             "position": event.provenance.position,
             "parser": event.provenance.parser,
-            "ecs": event.ecs,
+            "ecs_fields": event.ecs.flatten().keys().collect::<Vec<_>>(),
             "winlog.channel": pick("winlog.channel"),
-            "winlog.record_id": pick("winlog.record_id"),
         })
     );
 }

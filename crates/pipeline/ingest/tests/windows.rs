@@ -71,6 +71,11 @@ fn full(event: &Event) -> Value {
 
 /// ECS fields and the `winlog` identity of the record, for records of data sets that may
 /// not be copied into the repository: the ECS mapping is what these snapshots pin.
+/// The dotted ECS paths an event fills, without their values.
+fn filled_fields(event: &Event) -> Value {
+    json!(event.ecs.flatten().keys().collect::<Vec<_>>())
+}
+
 fn ecs_only(event: &Event) -> Value {
     let pick = |key: &str| event.attributes.get(key).cloned().unwrap_or(Value::Null);
     sorted(json!({
@@ -202,7 +207,14 @@ fn golden_real_samples() {
     ];
     for (name, path, channel, event_id) in samples {
         let event = first(&path, channel, event_id);
-        insta::assert_json_snapshot!(name, ecs_only(&event));
+        // Splunk's attack_data is Apache-2.0 and may be pinned by value; the OTRF archives
+        // (licence statements disagree) and the GPL EVTX samples may not enter the repo, so
+        // their snapshots pin which ECS fields are filled, not the values.
+        if name.starts_with("splunk") {
+            insta::assert_json_snapshot!(name, ecs_only(&event));
+        } else {
+            insta::assert_json_snapshot!(name, filled_fields(&event));
+        }
     }
 }
 

@@ -7,13 +7,15 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use rampart_core::{DeadLetter, Event, EventId, Ingested, IntelObject, Provenance, RunId};
-use rusqlite::{CachedStatement, Connection, OptionalExtension as _, Transaction, params};
+use rampart_core::{DeadLetter, Event, Ingested, IntelObject, Provenance, RunId};
+use rusqlite::{
+    CachedStatement, Connection, OptionalExtension as _, Transaction, TransactionBehavior, params,
+};
 
 use super::codec::{
     StoredFeatures, exact_nanos, format_code, json_text, nanos, position_to_sql, write_json,
 };
-use super::id_index;
+use super::id_index::{self, TailEntry};
 use super::sql::SqlResult as _;
 use crate::{BatchOutcome, FieldProtector, StoreError};
 
@@ -74,19 +76,28 @@ impl Names {
 }
 
 /// The single writing connection and what it caches.
+///
+/// INVARIANT: the caches change only after the transaction that justifies them commits, so a
+/// rolled-back batch never leaves an id here that the database does not have.
 pub(super) struct Writer {
     pub(super) conn: Connection,
-    /// Names known to be committed. Names interned by a batch join only after it commits,
-    /// so a rolled-back batch never leaves an id here that the database does not have.
+    /// Interned names known to be committed.
     names: Names,
+    /// The unindexed tail of `events` as this connection wrote it (see `id_index`).
+    tail: Vec<TailEntry>,
+    /// How long the tail may grow before a batch merges it into the id index.
+    merge_at: i64,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Self {
-        Self {
+    pub(super) fn new(conn: Connection, merge_at: i64) -> Result<Self, StoreError> {
+        let tail = id_index::load_tail(&conn)?;
+        Ok(Self {
             conn,
             names: Names::default(),
-        }
+            tail,
+            merge_at,
+        })
     }
 
     /// Writes one batch all or nothing.
@@ -98,15 +109,46 @@ impl Writer {
     ) -> Result<BatchOutcome, StoreError> {
         let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .sql("begin batch")?;
-        let mut staged = Names::default();
+        let mut staged = Staged::default();
         let outcome = write_items(&tx, &self.names, &mut staged, protector, run, items)?;
-        id_index::merge_tail(&tx, std::env::var("XMERGE").ok().and_then(|v| v.parse().ok()).unwrap_or(id_index::MERGE_AT))?;
+        let merged = id_index::merge_tail(&tx, self.merge_at, &self.tail, &staged.tail)?;
         tx.commit().sql("commit batch")?;
-        self.names.absorb(staged);
+        self.names.absorb(staged.names);
+        if merged {
+            self.tail.clear();
+        } else {
+            self.tail.extend(staged.tail);
+        }
         Ok(outcome)
     }
+
+    /// Runs `change` in a transaction that also indexes the whole tail, so that everything
+    /// stored so far can be found by id (when a run finishes).
+    pub(super) fn with_full_index(
+        &mut self,
+        change: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .sql("begin indexing")?;
+        change(&tx)?;
+        let merged = id_index::merge_tail(&tx, 1, &self.tail, &[])?;
+        tx.commit().sql("commit indexing")?;
+        if merged {
+            self.tail.clear();
+        }
+        Ok(())
+    }
+}
+
+/// What a batch adds to the writer's caches once it commits.
+#[derive(Default)]
+pub(super) struct Staged {
+    names: Names,
+    tail: Vec<TailEntry>,
 }
 
 /// Writes `items` inside an open transaction. Split out so that tests can abandon the
@@ -114,7 +156,7 @@ impl Writer {
 pub(super) fn write_items(
     tx: &Transaction<'_>,
     committed: &Names,
-    staged: &mut Names,
+    staged: &mut Staged,
     protector: &dyn FieldProtector,
     run: RunId,
     items: &[Ingested],
@@ -138,6 +180,8 @@ pub(super) fn write_items(
         features: Vec::new(),
         ground_truth: Vec::new(),
         object: Vec::new(),
+        recent_source: None,
+        recent_parser: None,
         outcome: BatchOutcome::default(),
     };
     for item in items {
@@ -154,7 +198,7 @@ pub(super) fn write_items(
 struct Batch<'t, 'c> {
     tx: &'t Transaction<'c>,
     committed: &'t Names,
-    staged: &'t mut Names,
+    staged: &'t mut Staged,
     protector: &'t dyn FieldProtector,
     run: i64,
     insert_event: CachedStatement<'t>,
@@ -164,23 +208,13 @@ struct Batch<'t, 'c> {
     features: Vec<u8>,
     ground_truth: Vec<u8>,
     object: Vec<u8>,
+    recent_source: Option<(String, i64)>,
+    recent_parser: Option<(String, i64)>,
     outcome: BatchOutcome,
 }
 
 impl Batch<'_, '_> {
     fn event(&mut self, original: &Event) -> Result<(), StoreError> {
-        // INVARIANT: an event's id derives from its provenance, so the unique key
-        // (source, position, id) holds each id at most once.
-        let [source, position, hash] = original.provenance.identity_parts();
-        if EventId::derive(&[&source, &position, &hash]) != original.id {
-            return Err(StoreError::Encode {
-                what: "event",
-                reason: format!(
-                    "id `{}` does not derive from the event's provenance; build events with `Event::new`",
-                    original.id
-                ),
-            });
-        }
         let protected = self.protector.protect_event(original)?;
         let event: &Event = &protected;
         if let Cow::Owned(changed) = &protected
@@ -241,6 +275,9 @@ impl Batch<'_, '_> {
             self.outcome.duplicates_skipped += 1;
         } else {
             self.outcome.events_stored += 1;
+            self.staged
+                .tail
+                .push((*event.id.as_bytes(), self.tx.last_insert_rowid()));
         }
         Ok(())
     }
@@ -332,10 +369,31 @@ impl Batch<'_, '_> {
 
     /// The id of an interned name, interning it on first sight.
     fn name(&mut self, table: NameTable, name: &str) -> Result<i64, StoreError> {
+        // Consecutive records nearly always share their source and parser: compare before
+        // hashing.
+        let recent = match table {
+            NameTable::Sources => &mut self.recent_source,
+            NameTable::Parsers => &mut self.recent_parser,
+        };
+        if let Some((recent_name, id)) = recent.as_ref()
+            && recent_name == name
+        {
+            return Ok(*id);
+        }
+        let id = self.intern(table, name)?;
+        let recent = match table {
+            NameTable::Sources => &mut self.recent_source,
+            NameTable::Parsers => &mut self.recent_parser,
+        };
+        *recent = Some((name.to_owned(), id));
+        Ok(id)
+    }
+
+    fn intern(&mut self, table: NameTable, name: &str) -> Result<i64, StoreError> {
         if let Some(id) = self.committed.map(table).get(name) {
             return Ok(*id);
         }
-        if let Some(id) = self.staged.map(table).get(name) {
+        if let Some(id) = self.staged.names.map(table).get(name) {
             return Ok(*id);
         }
         let (insert, select) = match table {
@@ -359,7 +417,7 @@ impl Batch<'_, '_> {
             .sql("prepare name lookup")?
             .query_row([name], |row| row.get(0))
             .sql("look up name")?;
-        self.staged.map_mut(table).insert(name.to_owned(), id);
+        self.staged.names.map_mut(table).insert(name.to_owned(), id);
         Ok(id)
     }
 }

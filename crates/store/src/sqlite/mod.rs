@@ -96,7 +96,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`: creates the directory and its
     /// parents, applies pending migrations and refuses a database newer than this build.
     pub fn open_with(data_dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
-        let dir = data_dir.as_ref();
+        Self::open_tuned(data_dir.as_ref(), options, id_index::MERGE_AT)
+    }
+
+    fn open_tuned(data_dir: &Path, options: SqliteOptions, merge_at: i64) -> Result<Self, StoreError> {
+        let dir = data_dir;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
             source,
@@ -107,18 +111,14 @@ impl SqliteStore {
         // Must precede the first table: a page size applies only to a new database file.
         // 8 KiB pages hold several Suricata-sized rows each and halve the page count of
         // 4 KiB, which measured faster on the write path.
-        conn.pragma_update(None, "page_size", std::env::var("XPS").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(8192)).sql("set page size")?;
+        conn.pragma_update(None, "page_size", 8192).sql("set page size")?;
         conn.pragma_update(None, "journal_mode", "WAL").sql("enable WAL")?;
         configure(&conn, 64 * 1024).sql("configure writer")?;
         schema::migrate(&mut conn, &path)?;
-        if let Ok(v) = std::env::var("XCKPT") { conn.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap_or(1000)).sql("x")?; }
-        if std::env::var("XNOIDX").is_ok() { conn.execute_batch("DROP INDEX events_time; DROP INDEX events_format; DROP INDEX events_run;").sql("x")?; }
-        if let Ok(v) = std::env::var("XMMAP") { conn.pragma_update(None, "mmap_size", v.parse::<i64>().unwrap_or(0)).sql("x")?; }
-        if std::env::var("XSYNCOFF").is_ok() { conn.pragma_update(None, "synchronous", "OFF").sql("x")?; }
         Ok(Self {
             path,
             options,
-            writer: Mutex::new(Writer::new(conn)),
+            writer: Mutex::new(Writer::new(conn, merge_at)?),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -193,13 +193,7 @@ impl Store for SqliteStore {
             return runs::update(&writer.conn, run);
         }
         // A finished run leaves every event it stored findable through the id index.
-        let tx = writer
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .sql("begin run update")?;
-        runs::update(&tx, run)?;
-        id_index::merge_tail(&tx, 1)?;
-        tx.commit().sql("commit run update")
+        writer.with_full_index(|conn| runs::update(conn, run))
     }
 
     fn run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
@@ -307,5 +301,101 @@ impl Store for SqliteStore {
         page: Page,
     ) -> Result<Listing<Decision>, StoreError> {
         self.read(|conn| findings::list(conn, &findings::DECISIONS, incident, page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_core::{ContentHash, Ecs, Position, Provenance};
+
+    use super::*;
+
+    fn events(source: &str, lines: std::ops::Range<u64>) -> Vec<Ingested> {
+        lines
+            .map(|line| {
+                let raw = format!("{{\"n\":{line}}}");
+                let provenance = Provenance {
+                    source: source.into(),
+                    position: Position::Line(line),
+                    format: Some(Format::Ecs),
+                    parser: "ecs/1".into(),
+                    ingested_at: DateTime::from_timestamp_nanos(0),
+                    content_hash: ContentHash::of(raw.as_bytes()),
+                };
+                Ingested::Event(Box::new(Event::new(Ecs::default(), raw, provenance)))
+            })
+            .collect()
+    }
+
+    use chrono::DateTime;
+
+    fn ids(items: &[Ingested]) -> Vec<EventId> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Ingested::Event(event) => Some(event.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn indexed(store: &SqliteStore) -> (i64, i64) {
+        store
+            .read(|conn| {
+                conn.query_row(
+                    "SELECT (SELECT count(*) FROM event_ids), indexed_through FROM event_ids_state",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .sql("test")
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn every_event_is_found_by_id_before_and_after_merges_reopens_and_other_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || SqliteStore::open_tuned(dir.path(), SqliteOptions::default(), 100).unwrap();
+        let first = open();
+        let run = RunRecord::start(vec![]);
+        first.begin_run(&run).unwrap();
+        let mut written = Vec::new();
+        for start in (0..448).step_by(64) {
+            let batch = events("a", start..start + 64);
+            first.write_batch(run.id, &batch).unwrap();
+            written.extend(ids(&batch));
+            for id in &written {
+                assert!(first.event(*id).unwrap().is_some(), "{id} after line {start}");
+            }
+        }
+        let (count, through) = indexed(&first);
+        assert_eq!(count, 384, "merged three times, 64 events still in the tail");
+        assert_eq!(through, count, "the watermark covers exactly the merged events");
+
+        // A second writer on the same file (another process, say) interleaves with the first:
+        // the first's own view of the tail is then incomplete and it reads the tail back.
+        let second = open();
+        for start in (1000..1600).step_by(50) {
+            for (store, source) in [(&first, "a"), (&second, "b")] {
+                let batch = events(source, start..start + 50);
+                store.write_batch(run.id, &batch).unwrap();
+                written.extend(ids(&batch));
+            }
+        }
+        drop(first);
+        let reopened = open();
+        for id in &written {
+            assert!(reopened.event(*id).unwrap().is_some(), "{id}");
+        }
+        let mut finished = run.clone();
+        finished.finished_at = Some(chrono::Utc::now());
+        reopened.update_run(&finished).unwrap();
+        let (count, through) = indexed(&reopened);
+        assert_eq!(count, i64::try_from(written.len()).unwrap());
+        assert_eq!(through, count);
+        for id in &written {
+            assert!(reopened.event(*id).unwrap().is_some(), "{id}");
+        }
+        assert_eq!(reopened.event(EventId::derive(&[b"absent"])).unwrap(), None);
     }
 }

@@ -128,13 +128,16 @@ fn canonical(kind: EntityKind, raw: &str) -> Option<String> {
             let has_letter = raw.bytes().any(|b| b.is_ascii_alphabetic());
             let joined = raw.contains('\\') || raw.contains('_') || raw.contains('$');
             // Plain words and hyphenated words are prose; bare numbers are numbers.
-            ((has_digit && has_letter) || (joined && has_letter))
-                .then(|| raw.to_ascii_lowercase())
+            (has_letter && (has_digit || joined)).then(|| raw.to_ascii_lowercase())
         }
         EntityKind::Number => {
             let v: String = raw.chars().filter(|c| *c != ',').collect();
             let v = v.trim_start_matches('0');
-            Some(if v.is_empty() || v.starts_with('.') { format!("0{v}") } else { v.to_owned() })
+            Some(if v.is_empty() || v.starts_with('.') {
+                format!("0{v}")
+            } else {
+                v.to_owned()
+            })
         }
         _ => Some(defanged.to_ascii_lowercase()),
     }
@@ -150,13 +153,20 @@ pub fn extract_with_spans(text: &str) -> Vec<(Entity, std::ops::Range<usize>)> {
                 return out;
             }
             let range = m.range();
-            if masked.get(range.clone()).is_some_and(|s| s.iter().any(|&b| b)) {
+            if masked
+                .get(range.clone())
+                .is_some_and(|s| s.iter().any(|&b| b))
+            {
                 continue;
             }
             // Identifiers and numbers that are part of a longer token are not standalone.
             if matches!(kind, EntityKind::Number)
-                && (text.get(..range.start).is_some_and(|s| s.ends_with(|c: char| c.is_ascii_alphanumeric()))
-                    || text.get(range.end..).is_some_and(|s| s.starts_with(|c: char| c.is_ascii_alphabetic())))
+                && (text
+                    .get(..range.start)
+                    .is_some_and(|s| s.ends_with(|c: char| c.is_ascii_alphanumeric()))
+                    || text
+                        .get(range.end..)
+                        .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_alphabetic())))
             {
                 continue;
             }
@@ -165,13 +175,13 @@ pub fn extract_with_spans(text: &str) -> Vec<(Entity, std::ops::Range<usize>)> {
             {
                 // Masked so its digits are not read as a number, but not an entity.
                 if let Some(slots) = masked.get_mut(range.clone()) {
-                    slots.iter_mut().for_each(|b| *b = true);
+                    slots.fill(true);
                 }
                 continue;
             }
             if let Some(value) = canonical(*kind, m.as_str()) {
                 if let Some(slots) = masked.get_mut(range.clone()) {
-                    slots.iter_mut().for_each(|b| *b = true);
+                    slots.fill(true);
                 }
                 out.push((Entity { kind: *kind, value }, range));
             }
@@ -183,7 +193,10 @@ pub fn extract_with_spans(text: &str) -> Vec<(Entity, std::ops::Range<usize>)> {
 
 /// The set of entities of `text`.
 pub fn extract(text: &str) -> BTreeSet<Entity> {
-    extract_with_spans(text).into_iter().map(|(e, _)| e).collect()
+    extract_with_spans(text)
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,7 +204,10 @@ mod tests {
     use super::*;
 
     fn of(text: &str) -> Vec<(EntityKind, String)> {
-        extract_with_spans(text).into_iter().map(|(e, _)| (e.kind, e.value)).collect()
+        extract_with_spans(text)
+            .into_iter()
+            .map(|(e, _)| (e.kind, e.value))
+            .collect()
     }
 
     #[test]
@@ -212,19 +228,26 @@ mod tests {
             (EntityKind::Name, "powershell.exe"),
             (EntityKind::Url, "http://evil.example/a.ps1"),
             (EntityKind::Number, "3"),
-            (EntityKind::Hash, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            (
+                EntityKind::Hash,
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            ),
             (EntityKind::Identifier, "corp\\jdoe"),
             (EntityKind::Pseudonym, "[user:0123456789ab]"),
             (EntityKind::Number, "1024"),
         ];
         for (k, v) in expect {
-            assert!(got.contains(&(k, v.to_owned())), "missing {k} {v} in {got:?}");
+            assert!(
+                got.contains(&(k, v.to_owned())),
+                "missing {k} {v} in {got:?}"
+            );
         }
     }
 
     #[test]
     fn prose_yields_no_identifiers() {
-        let got = of("The follow-up showed a well-known command-and-control pattern, e.g. beaconing.");
+        let got =
+            of("The follow-up showed a well-known command-and-control pattern, e.g. beaconing.");
         assert!(got.is_empty(), "{got:?}");
     }
 }

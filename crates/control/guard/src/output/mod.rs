@@ -198,7 +198,11 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MalformedJson { detail } => write!(f, "answer is not valid JSON: {detail}"),
-            Self::TooLong { what, limit, actual } => {
+            Self::TooLong {
+                what,
+                limit,
+                actual,
+            } => {
                 write!(f, "{what} is {actual}, over the limit of {limit}")
             }
             Self::Schema { path, detail } => write!(f, "`{path}`: {detail}"),
@@ -206,13 +210,22 @@ impl fmt::Display for Violation {
                 write!(f, "`{path}` cites `{id}`, which is not in the evidence")
             }
             Self::Ungrounded { path, kind, value } => {
-                write!(f, "`{path}` mentions {kind} `{value}`, which its evidence does not contain")
+                write!(
+                    f,
+                    "`{path}` mentions {kind} `{value}`, which its evidence does not contain"
+                )
             }
             Self::Command { path, command } => {
-                write!(f, "`{path}` contains command `{command}`, which is not in the evidence")
+                write!(
+                    f,
+                    "`{path}` contains command `{command}`, which is not in the evidence"
+                )
             }
             Self::Instruction { path, signal, text } => {
-                write!(f, "`{path}` contains {signal} text `{text}` absent from the evidence")
+                write!(
+                    f,
+                    "`{path}` contains {signal} text `{text}` absent from the evidence"
+                )
             }
             Self::Markup { path, text } => write!(f, "`{path}` contains active markup `{text}`"),
             Self::CanaryLeak { path } => write!(f, "`{path}` leaks the canary token"),
@@ -262,12 +275,14 @@ impl OutputValidator {
     }
 
     /// The same validator with other limits.
+    #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
     /// The same validator, also watching for `canary`.
+    #[must_use]
     pub fn with_canary(mut self, canary: Canary) -> Self {
         self.canaries.push(canary);
         self
@@ -300,7 +315,11 @@ impl OutputValidator {
         }
         for (i, c) in claims.iter().enumerate() {
             let path = format!("claims[{i}].text");
-            let cited: Vec<&Item> = c.evidence.iter().filter_map(|id| evidence.items.get(id)).collect();
+            let cited: Vec<&Item> = c
+                .evidence
+                .iter()
+                .filter_map(|id| evidence.items.get(id))
+                .collect();
             self.check_text(&path, &c.text, &cited, &mut v);
         }
         if v.is_empty() {
@@ -326,7 +345,10 @@ impl OutputValidator {
         };
         for key in obj.keys() {
             if key != "summary" && key != "claims" {
-                v.push(schema(&format!("$.{}", clip(key)), "unknown key; only `summary` and `claims` are allowed"));
+                v.push(schema(
+                    &format!("$.{}", clip(key)),
+                    "unknown key; only `summary` and `claims` are allowed",
+                ));
             }
         }
         let summary = match obj.get("summary") {
@@ -357,52 +379,79 @@ impl OutputValidator {
             return (summary, claims);
         }
         for (i, item) in list.iter().enumerate() {
-            let path = format!("claims[{i}]");
-            let Some(c) = item.as_object() else {
-                v.push(schema(&path, "must be an object"));
-                continue;
-            };
-            for key in c.keys() {
-                if key != "text" && key != "evidence" {
-                    v.push(schema(&format!("{path}.{}", clip(key)), "unknown key"));
-                }
+            if let Some(claim) = self.parse_claim(i, item, evidence, v) {
+                claims.push(claim);
             }
-            let Some(text) = c.get("text").and_then(Value::as_str) else {
-                v.push(schema(&format!("{path}.text"), "required string is missing"));
-                continue;
-            };
-            self.check_len(&format!("{path}.text"), text, v);
-            let ids: Vec<String> = match c.get("evidence").and_then(Value::as_array) {
-                Some(ids) => ids.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-                None => {
-                    v.push(schema(&format!("{path}.evidence"), "required array of evidence ids is missing"));
-                    continue;
-                }
-            };
-            if ids.is_empty() {
-                v.push(schema(&format!("{path}.evidence"), "a claim must cite at least one evidence id"));
-            }
-            if ids.len() > self.limits.max_citations {
-                v.push(Violation::TooLong {
-                    what: format!("{path}.evidence"),
-                    limit: self.limits.max_citations,
-                    actual: ids.len(),
-                });
-            }
-            for id in &ids {
-                if !evidence.items.contains_key(id) {
-                    v.push(Violation::UnknownEvidence {
-                        path: format!("{path}.evidence"),
-                        id: clip(id),
-                    });
-                }
-            }
-            claims.push(Claim {
-                text: text.to_owned(),
-                evidence: ids,
-            });
         }
         (summary, claims)
+    }
+
+    fn parse_claim(
+        &self,
+        i: usize,
+        item: &Value,
+        evidence: &Evidence,
+        v: &mut Vec<Violation>,
+    ) -> Option<Claim> {
+        let schema = |path: &str, detail: &str| Violation::Schema {
+            path: path.to_owned(),
+            detail: detail.to_owned(),
+        };
+        let path = format!("claims[{i}]");
+        let Some(c) = item.as_object() else {
+            v.push(schema(&path, "must be an object"));
+            return None;
+        };
+        for key in c.keys() {
+            if key != "text" && key != "evidence" {
+                v.push(schema(&format!("{path}.{}", clip(key)), "unknown key"));
+            }
+        }
+        let Some(text) = c.get("text").and_then(Value::as_str) else {
+            v.push(schema(
+                &format!("{path}.text"),
+                "required string is missing",
+            ));
+            return None;
+        };
+        self.check_len(&format!("{path}.text"), text, v);
+        let Some(ids) = c.get("evidence").and_then(Value::as_array) else {
+            v.push(schema(
+                &format!("{path}.evidence"),
+                "required array of evidence ids is missing",
+            ));
+            return None;
+        };
+        let ids: Vec<String> = ids
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            v.push(schema(
+                &format!("{path}.evidence"),
+                "a claim must cite at least one evidence id",
+            ));
+        }
+        if ids.len() > self.limits.max_citations {
+            v.push(Violation::TooLong {
+                what: format!("{path}.evidence"),
+                limit: self.limits.max_citations,
+                actual: ids.len(),
+            });
+        }
+        for id in &ids {
+            if !evidence.items.contains_key(id) {
+                v.push(Violation::UnknownEvidence {
+                    path: format!("{path}.evidence"),
+                    id: clip(id),
+                });
+            }
+        }
+        Some(Claim {
+            text: text.to_owned(),
+            evidence: ids,
+        })
     }
 
     fn check_len(&self, path: &str, text: &str, v: &mut Vec<Violation>) {

@@ -23,7 +23,7 @@ pub fn luhn_valid(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// IBAN check (ISO 13616): 15 to 34 characters, country letters, check digits, mod 97 == 1.
@@ -43,7 +43,9 @@ pub fn iban_valid(s: &str) -> bool {
     let rotated = compact.iter().skip(4).chain(compact.iter().take(4));
     let mut rem: u32 = 0;
     for c in rotated {
-        let Some(v) = c.to_digit(36) else { return false };
+        let Some(v) = c.to_digit(36) else {
+            return false;
+        };
         rem = if v >= 10 {
             (rem * 100 + v) % 97
         } else {
@@ -103,6 +105,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "exact zero")]
     fn entropy_orders_strings() {
         assert_eq!(entropy(""), 0.0);
         assert_eq!(entropy("aaaa"), 0.0);

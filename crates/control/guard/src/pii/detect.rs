@@ -109,7 +109,11 @@ impl PiiKind {
     fn priority(self) -> u8 {
         match self {
             Self::PrivateKey => 9,
-            Self::Jwt | Self::AwsAccessKey | Self::GithubToken | Self::SlackToken | Self::ApiKey => 8,
+            Self::Jwt
+            | Self::AwsAccessKey
+            | Self::GithubToken
+            | Self::SlackToken
+            | Self::ApiKey => 8,
             Self::Password | Self::Secret => 7,
             Self::CardNumber | Self::Iban => 6,
             Self::Email => 5,
@@ -147,6 +151,10 @@ fn always(_: &str) -> bool {
     true
 }
 
+fn ip_any_valid(s: &str) -> bool {
+    ip_valid(s) || ipv6_valid(s)
+}
+
 fn ip_valid(s: &str) -> bool {
     s.parse::<IpAddr>().is_ok()
 }
@@ -178,126 +186,142 @@ fn secret_value_valid(s: &str) -> bool {
         )
 }
 
+/// A rule specification: kind, pattern, capture group of the value, validator.
+type Spec = (PiiKind, &'static str, usize, fn(&str) -> bool);
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of rules, easier to review in one place"
+)]
+fn specs() -> [Spec; 20] {
+    [
+        (
+            PiiKind::PrivateKey,
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.)*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+            0,
+            always,
+        ),
+        (
+            PiiKind::Jwt,
+            r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,}",
+            0,
+            always,
+        ),
+        (
+            PiiKind::AwsAccessKey,
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+            0,
+            always,
+        ),
+        (
+            PiiKind::GithubToken,
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+            0,
+            always,
+        ),
+        (
+            PiiKind::SlackToken,
+            r"\bxox[abposr]-[A-Za-z0-9-]{10,250}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,200}",
+            0,
+            always,
+        ),
+        (
+            PiiKind::ApiKey,
+            r"\b(?:AIza[0-9A-Za-z_-]{35}|sk_live_[0-9A-Za-z]{24,99}|rk_live_[0-9A-Za-z]{24,99}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,200}|glpat-[A-Za-z0-9_-]{20,64})",
+            0,
+            always,
+        ),
+        (
+            PiiKind::Password,
+            r#"(?i)(?:^|[\s"'])(?:--?password|--?passwd|--?pass|--?pwd|/p(?:assword)?:)(?:=|:|\s+)?("[^"]*"|'[^']*'|[^\s"']+)"#,
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Password,
+            r#"(?i)\b(?:mysql\w*|mariadb|psexec(?:64)?(?:\.exe)?|sshpass|mysqldump|mysqladmin)\b[^\n]{0,200}?\s-p\s?("[^"]+"|'[^']+'|[^\s-][^\s]*)"#,
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Password,
+            r#"(?i)\s-u\s+\S+\s+-p\s?("[^"]+"|'[^']+'|[^\s-][^\s]*)"#,
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Password,
+            r#"(?i)\b(?:password|passwd|pwd|passphrase)\s*[=:]\s*("[^"]*"|'[^']*'|[^\s;&,"'<>]+)"#,
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Password,
+            r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:([^\s/@]{1,128})@",
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Secret,
+            r#"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key(?:[_-]?id)?|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|token)\b["']?\s*[=:]\s*["']?([A-Za-z0-9/+_.=~-]{8,512})"#,
+            1,
+            secret_value_valid,
+        ),
+        (
+            PiiKind::Secret,
+            r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,2048})",
+            1,
+            always,
+        ),
+        (
+            PiiKind::Email,
+            r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b",
+            0,
+            always,
+        ),
+        (
+            PiiKind::UserName,
+            r"\b[A-Za-z][A-Za-z0-9-]{0,14}\\([A-Za-z0-9._$-]{1,64})",
+            0,
+            always,
+        ),
+        (
+            PiiKind::UserName,
+            r#"(?i)\b(?:user(?:name)?|login|account(?:[_ ]?name)?|uid)\s*[=:]\s*["']?([A-Za-z0-9._@\\$-]{2,64})"#,
+            1,
+            always,
+        ),
+        (
+            PiiKind::CardNumber,
+            r"\b\d(?:[ -]?\d){12,18}\b",
+            0,
+            luhn_valid,
+        ),
+        (
+            PiiKind::Iban,
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
+            0,
+            iban_valid,
+        ),
+        (
+            PiiKind::IpAddress,
+            r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%[a-z0-9]+)?)",
+            0,
+            ip_any_valid,
+        ),
+        (
+            PiiKind::Phone,
+            r"(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\b\d{3}-\d{3}-\d{4})\b",
+            0,
+            phone_valid,
+        ),
+    ]
+}
+
 fn rules() -> &'static [Rule] {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let specs: [(PiiKind, &str, usize, fn(&str) -> bool); 20] = [
-            (
-                PiiKind::PrivateKey,
-                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.)*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
-                0,
-                always,
-            ),
-            (
-                PiiKind::Jwt,
-                r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,}",
-                0,
-                always,
-            ),
-            (PiiKind::AwsAccessKey, r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", 0, always),
-            (
-                PiiKind::GithubToken,
-                r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-                0,
-                always,
-            ),
-            (
-                PiiKind::SlackToken,
-                r"\bxox[abposr]-[A-Za-z0-9-]{10,250}|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,200}",
-                0,
-                always,
-            ),
-            (
-                PiiKind::ApiKey,
-                r"\b(?:AIza[0-9A-Za-z_-]{35}|sk_live_[0-9A-Za-z]{24,99}|rk_live_[0-9A-Za-z]{24,99}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,200}|glpat-[A-Za-z0-9_-]{20,64})",
-                0,
-                always,
-            ),
-            (
-                PiiKind::Password,
-                r#"(?i)(?:^|[\s"'])(?:--?password|--?passwd|--?pass|--?pwd|/p(?:assword)?:)(?:=|:|\s+)?("[^"]*"|'[^']*'|[^\s"']+)"#,
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Password,
-                r#"(?i)\b(?:mysql\w*|mariadb|psexec(?:64)?(?:\.exe)?|sshpass|mysqldump|mysqladmin)\b[^\n]{0,200}?\s-p\s?("[^"]+"|'[^']+'|[^\s-][^\s]*)"#,
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Password,
-                r#"(?i)\s-u\s+\S+\s+-p\s?("[^"]+"|'[^']+'|[^\s-][^\s]*)"#,
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Password,
-                r#"(?i)\b(?:password|passwd|pwd|passphrase)\s*[=:]\s*("[^"]*"|'[^']*'|[^\s;&,"'<>]+)"#,
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Password,
-                r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:([^\s/@]{1,128})@",
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Secret,
-                r#"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key(?:[_-]?id)?|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|token)\b["']?\s*[=:]\s*["']?([A-Za-z0-9/+_.=~-]{8,512})"#,
-                1,
-                secret_value_valid,
-            ),
-            (
-                PiiKind::Secret,
-                r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,2048})",
-                1,
-                always,
-            ),
-            (
-                PiiKind::Email,
-                r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b",
-                0,
-                always,
-            ),
-            (
-                PiiKind::UserName,
-                r"\b[A-Za-z][A-Za-z0-9-]{0,14}\\([A-Za-z0-9._$-]{1,64})",
-                0,
-                always,
-            ),
-            (
-                PiiKind::UserName,
-                r#"(?i)\b(?:user(?:name)?|login|account(?:[_ ]?name)?|uid)\s*[=:]\s*["']?([A-Za-z0-9._@\\$-]{2,64})"#,
-                1,
-                always,
-            ),
-            (
-                PiiKind::CardNumber,
-                r"\b\d(?:[ -]?\d){12,18}\b",
-                0,
-                luhn_valid,
-            ),
-            (
-                PiiKind::Iban,
-                r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
-                0,
-                iban_valid,
-            ),
-            (
-                PiiKind::IpAddress,
-                r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%[a-z0-9]+)?)",
-                0,
-                |s| ip_valid(s) || ipv6_valid(s),
-            ),
-            (
-                PiiKind::Phone,
-                r"(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\b\d{3}-\d{3}-\d{4})\b",
-                0,
-                phone_valid,
-            ),
-        ];
+        let specs = specs();
         let mut rules: Vec<Rule> = specs
             .into_iter()
             .filter_map(|(kind, pattern, group, validate)| {
@@ -334,7 +358,9 @@ pub fn detect(text: &str) -> Vec<Finding> {
             if found.len() >= MAX_FINDINGS {
                 break;
             }
-            let Some(m) = caps.get(rule.group) else { continue };
+            let Some(m) = caps.get(rule.group) else {
+                continue;
+            };
             if m.is_empty() || !(rule.validate)(m.as_str()) {
                 continue;
             }
@@ -388,39 +414,81 @@ mod tests {
 
     #[test]
     fn contact_data() {
-        assert_eq!(kinds("mail jane.doe@example.org now"), vec![(PiiKind::Email, "jane.doe@example.org".into())]);
-        assert_eq!(kinds("call +44 20 7946 0958"), vec![(PiiKind::Phone, "+44 20 7946 0958".into())]);
-        assert_eq!(kinds("or (555) 123-4567."), vec![(PiiKind::Phone, "(555) 123-4567".into())]);
-        assert_eq!(kinds("from 198.51.100.7 to 2001:db8::1"), vec![
-            (PiiKind::IpAddress, "198.51.100.7".into()),
-            (PiiKind::IpAddress, "2001:db8::1".into()),
-        ]);
+        assert_eq!(
+            kinds("mail jane.doe@example.org now"),
+            vec![(PiiKind::Email, "jane.doe@example.org".into())]
+        );
+        assert_eq!(
+            kinds("call +44 20 7946 0958"),
+            vec![(PiiKind::Phone, "+44 20 7946 0958".into())]
+        );
+        assert_eq!(
+            kinds("or (555) 123-4567."),
+            vec![(PiiKind::Phone, "(555) 123-4567".into())]
+        );
+        assert_eq!(
+            kinds("from 198.51.100.7 to 2001:db8::1"),
+            vec![
+                (PiiKind::IpAddress, "198.51.100.7".into()),
+                (PiiKind::IpAddress, "2001:db8::1".into()),
+            ]
+        );
         assert!(kinds("version 999.1.2.3 and 12:30:45").is_empty());
-        assert_eq!(kinds(r"logon by CORP\jdoe"), vec![(PiiKind::UserName, r"CORP\jdoe".into())]);
+        assert_eq!(
+            kinds(r"logon by CORP\jdoe"),
+            vec![(PiiKind::UserName, r"CORP\jdoe".into())]
+        );
     }
 
     #[test]
     fn payment_data_is_validated() {
-        assert_eq!(kinds("card 4111 1111 1111 1111 ok"), vec![(PiiKind::CardNumber, "4111 1111 1111 1111".into())]);
-        assert!(kinds("order 4111 1111 1111 1112").iter().all(|(k, _)| *k != PiiKind::CardNumber));
-        assert_eq!(kinds("IBAN GB82 WEST 1234 5698 7654 32."), vec![(PiiKind::Iban, "GB82 WEST 1234 5698 7654 32".into())]);
-        assert!(kinds("GB82 WEST 1234 5698 7654 33").iter().all(|(k, _)| *k != PiiKind::Iban));
+        assert_eq!(
+            kinds("card 4111 1111 1111 1111 ok"),
+            vec![(PiiKind::CardNumber, "4111 1111 1111 1111".into())]
+        );
+        assert!(
+            kinds("order 4111 1111 1111 1112")
+                .iter()
+                .all(|(k, _)| *k != PiiKind::CardNumber)
+        );
+        assert_eq!(
+            kinds("IBAN GB82 WEST 1234 5698 7654 32."),
+            vec![(PiiKind::Iban, "GB82 WEST 1234 5698 7654 32".into())]
+        );
+        assert!(
+            kinds("GB82 WEST 1234 5698 7654 33")
+                .iter()
+                .all(|(k, _)| *k != PiiKind::Iban)
+        );
     }
 
     #[test]
     fn tokens_and_keys() {
         // Documentation example keys, not live credentials.
         let aws = "AKIAIOSFODNN7EXAMPLE";
-        assert_eq!(kinds(&format!("key {aws} used")), vec![(PiiKind::AwsAccessKey, aws.into())]);
+        assert_eq!(
+            kinds(&format!("key {aws} used")),
+            vec![(PiiKind::AwsAccessKey, aws.into())]
+        );
         let gh = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
         assert_eq!(kinds(&gh), vec![(PiiKind::GithubToken, gh.clone())]);
         let slack = "xoxb-123456789012-abcdefghijkl";
         assert_eq!(kinds(slack), vec![(PiiKind::SlackToken, slack.into())]);
-        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
-        assert_eq!(kinds(&format!("Authorization: {jwt}")), vec![(PiiKind::Jwt, jwt.into())]);
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(
+            kinds(&format!("Authorization: {jwt}")),
+            vec![(PiiKind::Jwt, jwt.into())]
+        );
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----";
-        assert_eq!(kinds(&format!("x {pem} y")), vec![(PiiKind::PrivateKey, pem.into())]);
-        assert_eq!(kinds("api_key=Zx81kLm02PqRsT"), vec![(PiiKind::Secret, "Zx81kLm02PqRsT".into())]);
+        assert_eq!(
+            kinds(&format!("x {pem} y")),
+            vec![(PiiKind::PrivateKey, pem.into())]
+        );
+        assert_eq!(
+            kinds("api_key=Zx81kLm02PqRsT"),
+            vec![(PiiKind::Secret, "Zx81kLm02PqRsT".into())]
+        );
         let random = "q8Zr2LmX7vTb9KcW4nYp1HsJ6dFg3AeR";
         assert_eq!(kinds(random), vec![(PiiKind::HighEntropy, random.into())]);
         let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -441,13 +509,23 @@ mod tests {
         for (text, secret) in cases {
             let found = kinds(text);
             assert!(
-                found.iter().any(|(k, v)| *k == PiiKind::Password && v == secret),
+                found
+                    .iter()
+                    .any(|(k, v)| *k == PiiKind::Password && v == secret),
                 "{text}: {found:?}"
             );
         }
         // `-p` as a port or a mkdir flag is not a password.
-        assert!(kinds("ssh -p 2222 host").iter().all(|(k, _)| *k != PiiKind::Password));
-        assert!(kinds("mkdir -p /tmp/x").iter().all(|(k, _)| *k != PiiKind::Password));
+        assert!(
+            kinds("ssh -p 2222 host")
+                .iter()
+                .all(|(k, _)| *k != PiiKind::Password)
+        );
+        assert!(
+            kinds("mkdir -p /tmp/x")
+                .iter()
+                .all(|(k, _)| *k != PiiKind::Password)
+        );
     }
 
     #[test]

