@@ -55,8 +55,9 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file `{}`", path.display()))?;
-                text.parse::<toml::Table>()
-                    .with_context(|| format!("config file `{}` is not valid TOML", path.display()))?
+                text.parse::<toml::Table>().with_context(|| {
+                    format!("config file `{}` is not valid TOML", path.display())
+                })?
             }
             None => toml::Table::new(),
         };

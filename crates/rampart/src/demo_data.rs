@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+/// The attribution file, written beside the data but not read as input.
+const ATTRIBUTION: &str = "ATTRIBUTION.md";
+
 /// The bundled files: name and contents.
 const FILES: [(&str, &[u8]); 4] = [
     (
@@ -16,7 +19,7 @@ const FILES: [(&str, &[u8]); 4] = [
         include_bytes!("../demo/stix-poisonivy.json"),
     ),
     ("nsl-kdd-200.txt", include_bytes!("../demo/nsl-kdd-200.txt")),
-    ("ATTRIBUTION.md", include_bytes!("../demo/ATTRIBUTION.md")),
+    (ATTRIBUTION, include_bytes!("../demo/ATTRIBUTION.md")),
 ];
 
 /// Writes the bundled files into `dir/demo-input/` and returns the data files' paths
@@ -30,7 +33,7 @@ pub fn write_to(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let path = input.join(name);
         std::fs::write(&path, bytes)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
-        if !name.ends_with(".md") {
+        if name != ATTRIBUTION {
             paths.push(path);
         }
     }

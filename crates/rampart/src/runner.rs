@@ -55,7 +55,9 @@ pub fn run(
         );
     }
     let mut run = RunRecord::start(inputs.iter().map(|p| p.display().to_string()).collect());
-    store.begin_run(&run).context("cannot record the run in the store")?;
+    store
+        .begin_run(&run)
+        .context("cannot record the run in the store")?;
     audit
         .record(AuditEvent::new(
             AuditKind::RunStarted,
@@ -134,9 +136,8 @@ fn parse_worker(rx: &Receiver<Delivery>, tx: &Sender<Parsed>) {
                     .frames
                     .iter()
                     .map(|frame| match frame {
-                        rampart_ingest::Frame::Record(r) | rampart_ingest::Frame::Bad { record: r, .. } => {
-                            r.bytes.len() as u64 + 1
-                        }
+                        rampart_ingest::Frame::Record(r)
+                        | rampart_ingest::Frame::Bad { record: r, .. } => r.bytes.len() as u64 + 1,
                     })
                     .sum(),
                 items: batch.parse(),
@@ -172,8 +173,7 @@ fn write_all(
     let mut last_update = Instant::now();
     for parsed in rx {
         for item in &parsed.items {
-            *run
-                .counts
+            *run.counts
                 .by_format
                 .entry(format_name(item).to_owned())
                 .or_default() += 1;
@@ -185,14 +185,20 @@ fn write_all(
             flush(store, run, &mut pending)?;
         }
         if last_update.elapsed() >= Duration::from_secs(1) {
-            store.update_run(run).context("cannot record the run's progress")?;
+            store
+                .update_run(run)
+                .context("cannot record the run's progress")?;
             last_update = Instant::now();
         }
     }
     flush(store, run, &mut pending)
 }
 
-fn flush(store: &dyn Store, run: &mut RunRecord, pending: &mut Vec<Ingested>) -> anyhow::Result<()> {
+fn flush(
+    store: &dyn Store,
+    run: &mut RunRecord,
+    pending: &mut Vec<Ingested>,
+) -> anyhow::Result<()> {
     if pending.is_empty() {
         return Ok(());
     }
@@ -298,7 +304,11 @@ impl Progress {
                 self.rate(records)
             ));
         } else if self.last_log.get().elapsed() >= Duration::from_secs(5) {
-            info!(records, rate = format!("{:.0}/s", self.rate(records)), "progress");
+            info!(
+                records,
+                rate = format!("{:.0}/s", self.rate(records)),
+                "progress"
+            );
             self.last_log.set(Instant::now());
         }
     }
