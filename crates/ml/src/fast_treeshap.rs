@@ -79,8 +79,42 @@ struct FastTree {
     table: Vec<f64>,
 }
 
+/// A tree with a single split (common late in boosting): the split's feature
+/// gets the hot leaf's value minus the tree's expectation, nothing else changes.
+#[derive(Debug, Clone, Copy)]
+struct Stump {
+    feature: u32,
+    threshold: f64,
+    missing_left: bool,
+    /// `scale * (v_left - mean)` and `scale * (v_right - mean)`.
+    left_share: f64,
+    right_share: f64,
+}
+
+impl Stump {
+    #[inline]
+    fn add(&self, row: &[f64], phi: &mut [f64]) {
+        let value = row.get(self.feature as usize).copied().unwrap_or(f64::NAN);
+        let go_left = if value.is_nan() {
+            self.missing_left
+        } else {
+            value <= self.threshold
+        };
+        if let Some(p) = phi.get_mut(self.feature as usize) {
+            *p += if go_left {
+                self.left_share
+            } else {
+                self.right_share
+            };
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Explainer {
+    /// A single leaf: every SHAP value is 0.
+    Leaf,
+    Stump(Stump),
     Fast(FastTree),
     Standard(Tree),
 }
@@ -116,6 +150,12 @@ impl FastTreeShap {
         let out = trees
             .iter()
             .map(|tree| {
+                if tree.len() == 1 {
+                    return Explainer::Leaf;
+                }
+                if let Some(stump) = stump(tree, scale) {
+                    return Explainer::Stump(stump);
+                }
                 build(tree, scale, &weights, &mut budget)
                     .map_or_else(|| Explainer::Standard(tree.clone()), Explainer::Fast)
             })
@@ -145,6 +185,8 @@ impl FastTreeShap {
         scratch.resize(self.max_nodes, 0);
         for explainer in &self.trees {
             match explainer {
+                Explainer::Leaf => {}
+                Explainer::Stump(stump) => stump.add(x, phi),
                 Explainer::Standard(tree) => tree_shap(tree, x, self.scale, phi),
                 Explainer::Fast(tree) => self.explain_tree(tree, x, phi, scratch),
             }
@@ -178,6 +220,12 @@ impl FastTreeShap {
         let mut violated = vec![0u32; self.max_nodes * BLOCK];
         for explainer in &self.trees {
             match explainer {
+                Explainer::Leaf => {}
+                Explainer::Stump(stump) => {
+                    for (row, out) in x.iter_rows().zip(phi.chunks_mut(width.max(1))) {
+                        stump.add(row, out);
+                    }
+                }
                 Explainer::Standard(tree) => {
                     for (row, out) in x.iter_rows().zip(phi.chunks_mut(width.max(1))) {
                         tree_shap(tree, row, self.scale, out);
@@ -356,6 +404,25 @@ fn shapley_weights(d: usize) -> Vec<f64> {
     w
 }
 
+/// The stump form of a tree with exactly one split.
+fn stump(tree: &Tree, scale: f64) -> Option<Stump> {
+    if tree.len() != 3 {
+        return None;
+    }
+    let (left, right) = tree.children(0)?;
+    if !(tree.is_leaf(left) && tree.is_leaf(right)) {
+        return None;
+    }
+    let mean = tree.expected_value();
+    Some(Stump {
+        feature: u32::try_from(tree.feature_at(0)).ok()?,
+        threshold: tree.thresholds.first().copied()?,
+        missing_left: tree.missing_left.first().copied()?,
+        left_share: scale * (tree.value_at(left) - mean),
+        right_share: scale * (tree.value_at(right) - mean),
+    })
+}
+
 /// Builds one tree's explainer, or `None` when it must use the standard algorithm.
 fn build(tree: &Tree, scale: f64, weights: &[Vec<f64>], budget: &mut usize) -> Option<FastTree> {
     let count = tree.len();
@@ -502,6 +569,25 @@ mod tests {
                 for (a, b) in batch.iter().zip(got.iter().chain(&got)) {
                     prop_assert!((a - b).abs() < 1e-12);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn stumps_and_single_leaves_equal_standard() {
+        let forest: Vec<Tree> = (0..40)
+            .map(|seed| random_tree(seed, 3, 1))
+            .chain([Tree::leaf(2.0, 5.0)])
+            .collect();
+        let fast = FastTreeShap::new(&forest, 0.7, 3, DEFAULT_MAX_TABLE_ENTRIES).unwrap();
+        assert!(fast.trees.iter().any(|e| matches!(e, Explainer::Stump(_))));
+        for x in [[0.1, 0.9, 0.5], [f64::NAN, 0.2, 0.8]] {
+            let mut want = vec![0.0; 3];
+            for t in &forest {
+                tree_shap(t, &x, 0.7, &mut want);
+            }
+            for (a, b) in fast.explain(&x).iter().zip(&want) {
+                assert!((a - b).abs() < 1e-12);
             }
         }
     }
