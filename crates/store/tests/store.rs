@@ -79,6 +79,12 @@ fn begin(store: &dyn Store) -> RunRecord {
     run
 }
 
+/// Records the end of a run, which also makes every stored event findable through the index.
+fn finish(store: &dyn Store, mut run: RunRecord) {
+    run.finished_at = Some(Utc::now());
+    store.update_run(&run).unwrap();
+}
+
 fn all_events(store: &dyn Store) -> Vec<Event> {
     let query = EventQuery {
         page: Page::first(97),
@@ -686,6 +692,7 @@ fn kill_nine_mid_run_then_rerun_ends_like_a_clean_run() {
     }
     assert_eq!(total.duplicates_skipped, survived);
     assert_eq!(total.events_stored + survived, CRASH_BATCHES * CRASH_BATCH);
+    finish(&store, rerun);
 
     let clean_dir = tempfile::tempdir().unwrap();
     let clean = SqliteStore::open(clean_dir.path()).unwrap();
@@ -693,6 +700,7 @@ fn kill_nine_mid_run_then_rerun_ends_like_a_clean_run() {
     for batch in 0..CRASH_BATCHES {
         clean.write_batch(clean_run.id, crash_input(batch)).unwrap();
     }
+    finish(&clean, clean_run);
     assert_eq!(snapshot(&store), snapshot(&clean));
 }
 

@@ -21,9 +21,12 @@ use crate::{BatchOutcome, FieldProtector, StoreError};
 
 // The conflict is on (source, position_kind, position, id): see `id_index` for why not on id.
 const INSERT_EVENT: &str = "INSERT INTO events (source, position_kind, position, id, event_time, \
-     format, parser, ingested_at, content_hash, run, ecs, attributes, features, ground_truth, raw) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     format, parser, ingested_at, content_hash, ecs, attributes, features, ground_truth, raw) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
      ON CONFLICT DO NOTHING";
+
+const INSERT_SPAN: &str =
+    "INSERT INTO event_spans (first_seq, last_seq, run, format) VALUES (?1, ?2, ?3, ?4)";
 
 const INSERT_INTEL: &str = "INSERT INTO intel_objects (stix_id, modified, stix_type, format, \
      source, position_kind, position, parser, ingested_at, content_hash, run, object) \
@@ -182,6 +185,7 @@ pub(super) fn write_items(
         object: Vec::new(),
         recent_source: None,
         recent_parser: None,
+        span: None,
         outcome: BatchOutcome::default(),
     };
     for item in items {
@@ -191,6 +195,7 @@ pub(super) fn write_items(
             Ingested::DeadLetter(dead_letter) => batch.dead_letter(dead_letter)?,
         }
     }
+    batch.close_span()?;
     Ok(batch.outcome)
 }
 
@@ -210,7 +215,17 @@ struct Batch<'t, 'c> {
     object: Vec<u8>,
     recent_source: Option<(String, i64)>,
     recent_parser: Option<(String, i64)>,
+    /// New events of one format with consecutive sequence numbers, not yet recorded.
+    span: Option<Span>,
     outcome: BatchOutcome,
+}
+
+/// A run of new events stored consecutively with one format: what `event_spans` records,
+/// so that listing by run or format and counting by format need no per-event index.
+struct Span {
+    first: i64,
+    last: i64,
+    format: Option<i64>,
 }
 
 impl Batch<'_, '_> {
@@ -263,7 +278,6 @@ impl Batch<'_, '_> {
                 origin.parser,
                 origin.ingested_at,
                 &event.provenance.content_hash.0,
-                self.run,
                 json_text(&self.ecs),
                 attributes,
                 features,
@@ -273,11 +287,42 @@ impl Batch<'_, '_> {
             .sql("insert event")?;
         if inserted == 0 {
             self.outcome.duplicates_skipped += 1;
-        } else {
-            self.outcome.events_stored += 1;
-            self.staged
-                .tail
-                .push((*event.id.as_bytes(), self.tx.last_insert_rowid()));
+            return Ok(());
+        }
+        self.outcome.events_stored += 1;
+        let seq = self.tx.last_insert_rowid();
+        self.staged.tail.push((*event.id.as_bytes(), seq));
+        self.extend_span(seq, origin.format)
+    }
+
+    /// Adds a new event to the current span, or closes it and opens another when the format
+    /// changes (or, defensively, when sequence numbers are not consecutive).
+    fn extend_span(&mut self, seq: i64, format: Option<i64>) -> Result<(), StoreError> {
+        match &mut self.span {
+            Some(span) if span.format == format && span.last.checked_add(1) == Some(seq) => {
+                span.last = seq;
+                Ok(())
+            }
+            _ => {
+                self.close_span()?;
+                self.span = Some(Span {
+                    first: seq,
+                    last: seq,
+                    format,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Records the current span, if any.
+    fn close_span(&mut self) -> Result<(), StoreError> {
+        if let Some(span) = self.span.take() {
+            self.tx
+                .prepare_cached(INSERT_SPAN)
+                .sql("prepare span insert")?
+                .execute(params![span.first, span.last, self.run, span.format])
+                .sql("record event span")?;
         }
         Ok(())
     }

@@ -20,15 +20,26 @@ pub(super) fn page<T>(
     sql: &str,
     mut params: Vec<Value>,
     page: Page,
-    mut decode: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    decode: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
 ) -> Result<Listing<T>, StoreError> {
     let limit = page.clamped_limit();
-    let after = page.after.map_or(0, Cursor::seq);
-    params.push(Value::Integer(i64::try_from(after).unwrap_or(i64::MAX)));
+    params.push(Value::Integer(seq_param(page.after)));
     // One row more than asked tells whether another page follows.
     params.push(Value::Integer(
         i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1),
     ));
+    run_page(conn, sql, params, limit, decode)
+}
+
+/// Runs a listing query with all its parameters bound; its first column is the sequence
+/// number, and it returns at most `limit + 1` rows.
+fn run_page<T>(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+    limit: usize,
+    mut decode: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Listing<T>, StoreError> {
     let mut statement = conn.prepare_cached(sql).sql("prepare listing")?;
     let mut rows = statement
         .query(params_from_iter(params))
@@ -100,32 +111,94 @@ pub(super) fn events(
     protector: &dyn FieldProtector,
     query: &EventQuery,
 ) -> Result<Listing<Event>, StoreError> {
-    let mut conditions = Vec::new();
-    let mut params = Vec::new();
-    if let Some(run) = query.run {
-        conditions.push("t.run = (SELECT seq FROM runs WHERE id = ?)");
-        params.push(Value::Blob(run.as_bytes().to_vec()));
-    }
-    if let Some(format) = query.format {
-        conditions.push("t.format = ?");
-        params.push(Value::Integer(format_code(format)));
-    }
+    let mut time = String::new();
+    let mut time_params = Vec::new();
     if let Some(since) = query.since {
-        conditions.push("t.event_time >= ?");
-        params.push(Value::Integer(bound(since)));
+        time.push_str(" AND t.event_time >= ?");
+        time_params.push(Value::Integer(bound(since)));
     }
     if let Some(until) = query.until {
-        conditions.push("t.event_time < ?");
-        params.push(Value::Integer(bound(until)));
+        time.push_str(" AND t.event_time < ?");
+        time_params.push(Value::Integer(bound(until)));
     }
-    conditions.push("t.seq > ?");
-    let sql = format!(
-        "{EVENT_SELECT}{PROVENANCE_COLUMNS}{EVENT_TAIL} WHERE {} ORDER BY t.seq LIMIT ?",
-        conditions.join(" AND ")
+    if query.run.is_none() && query.format.is_none() {
+        let sql = format!(
+            "{EVENT_SELECT}{PROVENANCE_COLUMNS}{EVENT_TAIL} WHERE t.seq > ?{time} ORDER BY t.seq LIMIT ?"
+        );
+        let limit = query.page.clamped_limit();
+        let params = std::iter::once(Value::Integer(seq_param(query.page.after)))
+            .chain(time_params)
+            .chain(std::iter::once(Value::Integer(
+                i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1),
+            )))
+            .collect();
+        return run_page(conn, &sql, params, limit, |row| decode_event(row, protector));
+    }
+
+    // By run or format: walk the spans that record which run stored which events in which
+    // format, and read each span's events by sequence range.
+    let mut span_filter = String::new();
+    let mut span_params = vec![Value::Integer(seq_param(query.page.after))];
+    if let Some(run) = query.run {
+        span_filter.push_str(" AND run = (SELECT seq FROM runs WHERE id = ?)");
+        span_params.push(Value::Blob(run.as_bytes().to_vec()));
+    }
+    if let Some(format) = query.format {
+        span_filter.push_str(" AND format = ?");
+        span_params.push(Value::Integer(format_code(format)));
+    }
+    let spans_sql = format!(
+        "SELECT first_seq, last_seq FROM event_spans WHERE last_seq > ?{span_filter} ORDER BY first_seq"
     );
-    page(conn, &sql, params, query.page, |row| {
-        decode_event(row, protector)
+    let range_sql = format!(
+        "{EVENT_SELECT}{PROVENANCE_COLUMNS}{EVENT_TAIL} \
+         WHERE t.seq >= ? AND t.seq <= ?{time} ORDER BY t.seq LIMIT ?"
+    );
+    let limit = query.page.clamped_limit();
+    let mut found: Vec<(u64, Event)> = Vec::new();
+    let mut spans = conn.prepare_cached(&spans_sql).sql("prepare span query")?;
+    let mut span_rows = spans
+        .query(params_from_iter(span_params))
+        .sql("query spans")?;
+    let mut ranged = conn.prepare_cached(&range_sql).sql("prepare range query")?;
+    while found.len() <= limit {
+        let Some(span) = span_rows.next().sql("read span")? else {
+            break;
+        };
+        let columns = Columns::new(span, "event span");
+        let first = columns.i64(0)?.max(seq_param(query.page.after).saturating_add(1));
+        let last = columns.i64(1)?;
+        let wanted = limit + 1 - found.len();
+        let params: Vec<Value> = [Value::Integer(first), Value::Integer(last)]
+            .into_iter()
+            .chain(time_params.iter().cloned())
+            .chain(std::iter::once(Value::Integer(
+                i64::try_from(wanted).unwrap_or(i64::MAX),
+            )))
+            .collect();
+        let mut rows = ranged
+            .query(params_from_iter(params))
+            .sql("query events in span")?;
+        while let Some(row) = rows.next().sql("read event")? {
+            let seq = Columns::new(row, "event").seq(0)?;
+            found.push((seq, decode_event(row, protector)?));
+        }
+    }
+    let next = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|(seq, _)| Cursor::from_seq(*seq))
+    } else {
+        None
+    };
+    Ok(Listing {
+        items: found.into_iter().map(|(_, event)| event).collect(),
+        next,
     })
+}
+
+/// A cursor as a query parameter: the sequence number after which to start.
+fn seq_param(after: Option<Cursor>) -> i64 {
+    after.map_or(0, |cursor| i64::try_from(cursor.seq()).unwrap_or(i64::MAX))
 }
 
 fn count(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
@@ -138,14 +211,20 @@ fn count(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreErr
 }
 
 pub(super) fn count_events(conn: &Connection) -> Result<u64, StoreError> {
-    count(conn, "SELECT count(*) FROM events", &[])
+    count(
+        conn,
+        "SELECT ifnull(sum(last_seq - first_seq + 1), 0) FROM event_spans",
+        &[],
+    )
 }
 
 pub(super) fn count_events_by_format(
     conn: &Connection,
 ) -> Result<BTreeMap<Option<Format>, u64>, StoreError> {
     let mut statement = conn
-        .prepare_cached("SELECT format, count(*) FROM events GROUP BY format")
+        .prepare_cached(
+            "SELECT format, sum(last_seq - first_seq + 1) FROM event_spans GROUP BY format",
+        )
         .sql("prepare format counts")?;
     let mut rows = statement.query([]).sql("count events by format")?;
     let mut counts = BTreeMap::new();

@@ -55,7 +55,6 @@ CREATE TABLE events (
     parser        INTEGER NOT NULL,
     ingested_at   INTEGER NOT NULL,
     content_hash  BLOB NOT NULL,
-    run           INTEGER NOT NULL,
     ecs           TEXT NOT NULL,
     attributes    TEXT,
     features      TEXT,
@@ -64,8 +63,15 @@ CREATE TABLE events (
     UNIQUE (source, position_kind, position, id)
 );
 CREATE INDEX events_time ON events (event_time);
-CREATE INDEX events_format ON events (format);
-CREATE INDEX events_run ON events (run);
+
+CREATE TABLE event_spans (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq  INTEGER NOT NULL,
+    run       INTEGER NOT NULL,
+    format    INTEGER
+);
+CREATE INDEX event_spans_run ON event_spans (run);
+CREATE INDEX event_spans_format ON event_spans (format);
 
 CREATE TABLE event_ids (
     id  BLOB PRIMARY KEY,
