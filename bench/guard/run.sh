@@ -47,6 +47,7 @@ d, i = r["rampart"]["direct"], r["rampart"]["indirect"]
 rd, ri = ref["direct"], ref["indirect"]
 print(f"direct   TPR@1%FPR rampart {d['tpr_at_1pct_fpr']:.3f} (macro {d['tpr_at_1pct_macro_fpr']:.3f}) vs tfidf-lr {rd['tpr_at_1pct_fpr']:.3f} (macro {rd['tpr_at_1pct_macro_fpr']:.3f})")
 print(f"indirect TPR@1%FPR rampart {i['tpr_at_1pct_fpr']:.3f} (macro {i['tpr_at_1pct_macro_fpr']:.3f}) vs tfidf-lr {ri['tpr_at_1pct_fpr']:.3f} (macro {ri['tpr_at_1pct_macro_fpr']:.3f})")
-print(f"latency {r['latency_us_per_kb']['alert_1kb']:.1f} us/KB (1 KB alert), {r['latency_us_per_kb']['test_split']:.1f} us/KB (test split)")
+lat = r["latency_us_per_kb"]
+print(f"latency (wall) {lat['alert_1kb']:.1f} us/KB on a 1 KB alert, {lat['test_split']:.1f} us/KB over the test split; CPU time {lat['alert_1kb_cpu']} / {lat['test_split_cpu']}")
 print(f"wrote {out}")
 PY

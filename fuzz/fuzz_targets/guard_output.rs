@@ -12,13 +12,21 @@ fuzz_target!(|data: &[u8]| {
     // The first line is extra evidence; the rest is the answer.
     let (extra, answer) = text.split_once('\n').unwrap_or(("", &text));
     let mut evidence = Evidence::new();
-    evidence.add("alert-1", "host.name: WS-0231; destination.ip: 198.51.100.7; T1059.001; 3 events");
+    evidence.add(
+        "alert-1",
+        "host.name: WS-0231; destination.ip: 198.51.100.7; T1059.001; 3 events",
+    );
     evidence.add("alert-2", extra);
     let validator = OutputValidator::new().with_canary(Canary::from_bytes([7; 12]));
     if let Ok(grounded) = validator.validate(answer, &evidence) {
         for claim in grounded.claims() {
             assert!(!claim.evidence.is_empty());
-            assert!(claim.evidence.iter().all(|id| id == "alert-1" || id == "alert-2"));
+            assert!(
+                claim
+                    .evidence
+                    .iter()
+                    .all(|id| id == "alert-1" || id == "alert-2")
+            );
         }
     }
 });

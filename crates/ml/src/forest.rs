@@ -62,6 +62,8 @@ pub struct IsolationForest {
     packed: PackedForest,
     n_features: usize,
     sample_size: usize,
+    /// `c(psi)`, the normaliser of the score.
+    c_psi: f64,
 }
 
 impl IsolationForest {
@@ -119,6 +121,7 @@ impl IsolationForest {
             packed,
             n_features,
             sample_size,
+            c_psi: average_path_length(sample_size as f64),
         })
     }
 
@@ -151,9 +154,8 @@ impl IsolationForest {
 
     /// Converts a mean path length to the anomaly score.
     pub fn score_from_path_length(&self, path_length: f64) -> f64 {
-        let c = average_path_length(self.sample_size as f64);
-        if c > 0.0 {
-            (-path_length / c).exp2()
+        if self.c_psi > 0.0 {
+            (-path_length / self.c_psi).exp2()
         } else {
             1.0
         }

@@ -377,39 +377,16 @@ impl PackedForest {
         }
     }
 
-    /// Sums of the leaf outputs of every tree for every row of `x`, tree by tree
-    /// over blocks of rows so each tree's nodes stay in cache while a block walks it.
+    /// Sums of the leaf outputs of every tree for every row of `x`.
+    ///
+    /// Each row walks the trees several at a time exactly as [`Self::sum`] does:
+    /// measured on the benchmark data this beats a tree-by-tree pass over row
+    /// blocks, and a row scores bit-for-bit the same alone or in a batch.
     pub fn sum_batch(&self, x: &crate::matrix::Matrix) -> Vec<f64> {
-        const BLOCK: usize = 64;
-        let cols = x.cols();
-        if cols == 0 {
+        if x.cols() == 0 {
             return (0..x.rows()).map(|_| self.sum(&[])).collect();
         }
-        let mut out = vec![0.0; x.rows()];
-        for (block, sums) in x
-            .as_slice()
-            .chunks(BLOCK * cols.max(1))
-            .zip(out.chunks_mut(BLOCK))
-        {
-            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
-                for (rows, lane_sums) in block
-                    .chunks(LANES * cols.max(1))
-                    .zip(sums.chunks_mut(LANES))
-                {
-                    let mut at = [root; LANES];
-                    let lanes = lane_sums.len();
-                    for _ in 0..depth {
-                        for (a, row) in at.iter_mut().zip(rows.chunks(cols.max(1))).take(lanes) {
-                            *a = self.step(*a, row);
-                        }
-                    }
-                    for (sum, &a) in lane_sums.iter_mut().zip(&at) {
-                        *sum += self.values.get(a as usize).copied().unwrap_or(0.0);
-                    }
-                }
-            }
-        }
-        out
+        x.iter_rows().map(|row| self.sum(row)).collect()
     }
 
     /// Sum of the leaf outputs of every tree for row `x`.

@@ -196,7 +196,9 @@ impl LogStorage for SqliteLogStorage {
             .prepare_cached("SELECT size, note FROM audit_checkpoints ORDER BY seq")
             .map_err(storage_error)?;
         let rows = statement
-            .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+            .query_map([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
             .map_err(storage_error)?;
         let mut out = Vec::new();
         for row in rows {
@@ -252,7 +254,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = Ed25519SigningKey::generate().unwrap();
         let storage = SqliteLogStorage::open(dir.path()).unwrap();
-        let log = TransparencyLog::open(storage, key.clone(), LogConfig::new("test/audit")).unwrap();
+        let log =
+            TransparencyLog::open(storage, key.clone(), LogConfig::new("test/audit")).unwrap();
         for n in 0..20 {
             log.record(event(n)).unwrap();
         }

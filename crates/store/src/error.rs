@@ -31,13 +31,17 @@ pub enum StoreError {
         supported: i64,
     },
     /// Events were written for a run that was never begun.
-    #[error("run `{0}` is not in the store; call `begin_run` before writing batches or updating it")]
+    #[error(
+        "run `{0}` is not in the store; call `begin_run` before writing batches or updating it"
+    )]
     UnknownRun(RunId),
     /// `begin_run` was called twice with the same run id.
     #[error("run `{0}` already exists; start a new run record for each run")]
     RunExists(RunId),
     /// Another process held the database lock for longer than the busy timeout.
-    #[error("store is busy during `{operation}`: another process holds the write lock; retry later")]
+    #[error(
+        "store is busy during `{operation}`: another process holds the write lock; retry later"
+    )]
     Busy {
         /// What the store was doing.
         operation: &'static str,

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use rampart_core::{
-    Alert, AlertId, DeadLetter, Decision, DecisionId, Event, EventId, Format, Incident,
-    IncidentId, Ingested, IntelObject, RunId, RunRecord,
+    Alert, AlertId, DeadLetter, Decision, DecisionId, Event, EventId, Format, Incident, IncidentId,
+    Ingested, IntelObject, RunId, RunRecord,
 };
 
 use crate::{BatchOutcome, EventQuery, Listing, Page, PutOutcome, StoreError};

@@ -1,7 +1,10 @@
 //! Behaviour of the `SQLite` store through the `Store` trait: idempotence, dead-letter links,
 //! runs, persistence, paging, findings, field protection and crash safety.
 
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 mod common;
 
@@ -18,8 +21,8 @@ use rampart_core::{
     IntelObject, Level, Position, Provenance, RunRecord,
 };
 use rampart_store::{
-    BatchOutcome, EventQuery, FieldProtector, Page, PutOutcome, SqliteOptions, SqliteStore,
-    Store, StoreError, scan_events,
+    BatchOutcome, EventQuery, FieldProtector, Page, PutOutcome, SqliteOptions, SqliteStore, Store,
+    StoreError, scan_events,
 };
 use serde_json::json;
 
@@ -97,10 +100,17 @@ fn all_events(store: &dyn Store) -> Vec<Event> {
 fn snapshot(store: &dyn Store) -> (Vec<Event>, Vec<IntelObject>, Vec<DeadLetter>) {
     let mut events = all_events(store);
     for event in &events {
-        assert_eq!(store.event(event.id).unwrap().as_ref(), Some(event), "found by id");
+        assert_eq!(
+            store.event(event.id).unwrap().as_ref(),
+            Some(event),
+            "found by id"
+        );
     }
     events.sort_by_key(|event| event.id);
-    let mut intel = store.intel_objects(None, Page::first(10_000)).unwrap().items;
+    let mut intel = store
+        .intel_objects(None, Page::first(10_000))
+        .unwrap()
+        .items;
     intel.sort_by_key(IntelObject::version_key);
     let mut dead = store.dead_letters(None, Page::first(10_000)).unwrap().items;
     dead.sort_by_key(|dead_letter| dead_letter.id);
@@ -150,7 +160,12 @@ fn identical_raw_bytes_at_different_positions_are_distinct_events() {
         Event::new(
             Ecs::default(),
             raw.into(),
-            provenance(SOURCE, Position::Line(line), raw.as_bytes(), Some(Format::SuricataEve)),
+            provenance(
+                SOURCE,
+                Position::Line(line),
+                raw.as_bytes(),
+                Some(Format::SuricataEve),
+            ),
         )
     };
     let (first, second) = (event_at(1), event_at(2));
@@ -182,7 +197,9 @@ fn intel_objects_are_versioned_by_stix_id_and_modified() {
     let outcome = store.write_batch(run.id, &items).unwrap();
     assert_eq!(outcome.intel_objects_stored, 3);
     assert_eq!(outcome.duplicates_skipped, 2);
-    let listed = store.intel_objects(Some("indicator"), Page::first(10)).unwrap();
+    let listed = store
+        .intel_objects(Some("indicator"), Page::first(10))
+        .unwrap();
     assert_eq!(listed.items.len(), 3);
     assert_eq!(listed.items[2].modified, None);
     assert!(
@@ -199,7 +216,11 @@ fn dead_letters_are_stored_once_and_linked_to_every_run_that_saw_them() {
     let (_dir, store) = open();
     let first_run = begin(&store);
     let second_run = begin(&store);
-    let (a, b, c) = (dead_letter(1, "{a"), dead_letter(2, "{b"), dead_letter(3, "{c"));
+    let (a, b, c) = (
+        dead_letter(1, "{a"),
+        dead_letter(2, "{b"),
+        dead_letter(3, "{c"),
+    );
     store
         .write_batch(first_run.id, &[a.clone(), b.clone()])
         .unwrap();
@@ -221,7 +242,9 @@ fn dead_letters_are_stored_once_and_linked_to_every_run_that_saw_them() {
     assert_eq!(store.count_dead_letters(None).unwrap(), 3);
     assert_eq!(store.count_dead_letters(Some(second_run.id)).unwrap(), 2);
 
-    let page = store.dead_letters(Some(second_run.id), Page::first(1)).unwrap();
+    let page = store
+        .dead_letters(Some(second_run.id), Page::first(1))
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     let rest = store
         .dead_letters(
@@ -263,7 +286,10 @@ fn runs_are_recorded_updated_and_listed_newest_first() {
     assert_eq!(store.runs().unwrap(), vec![newer, older]);
 
     let unknown = RunRecord::start(vec![]);
-    assert!(matches!(store.update_run(&unknown), Err(StoreError::UnknownRun(_))));
+    assert!(matches!(
+        store.update_run(&unknown),
+        Err(StoreError::UnknownRun(_))
+    ));
     assert!(matches!(
         store.write_batch(unknown.id, &common::batch(SOURCE, 1..2)),
         Err(StoreError::UnknownRun(_))
@@ -288,7 +314,9 @@ fn everything_survives_a_reopen() {
     assert_eq!(store.run(run.id).unwrap(), Some(run.clone()));
     assert_eq!(store.count_dead_letters(Some(run.id)).unwrap(), 1);
     // A second open applied no migration twice and still writes.
-    let outcome = store.write_batch(run.id, &common::batch(SOURCE, 1..52)).unwrap();
+    let outcome = store
+        .write_batch(run.id, &common::batch(SOURCE, 1..52))
+        .unwrap();
     assert_eq!((outcome.events_stored, outcome.duplicates_skipped), (1, 50));
 }
 
@@ -300,7 +328,9 @@ fn a_fresh_directory_is_created_and_migrated() {
     assert_eq!(store.path(), data.join(rampart_store::DATABASE_FILE));
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let version: i64 = conn
-        .query_row("SELECT max(version) FROM schema_version", [], |row| row.get(0))
+        .query_row("SELECT max(version) FROM schema_version", [], |row| {
+            row.get(0)
+        })
         .unwrap();
     assert_eq!(version, SqliteStore::schema_version());
     let mode: String = conn
@@ -354,7 +384,8 @@ fn events_round_trip_exactly() {
         malicious: Some(false),
         category: None,
     });
-    flow.attributes.insert("flow.odd".into(), json!({"nested": [1, 2.5, null, "x"]}));
+    flow.attributes
+        .insert("flow.odd".into(), json!({"nested": [1, 2.5, null, "x"]}));
     let unknown_format = Event::new(
         Ecs::default(),
         "\u{fffd}binary".into(),
@@ -397,7 +428,12 @@ fn paging_visits_every_matching_event_exactly_once() {
     loop {
         let listing = store.events(&query).unwrap();
         pages += 1;
-        seen.extend(listing.items.into_iter().map(|event| event.provenance.position));
+        seen.extend(
+            listing
+                .items
+                .into_iter()
+                .map(|event| event.provenance.position),
+        );
         match listing.next {
             Some(next) => query.page.after = Some(next),
             None => break,
@@ -442,7 +478,10 @@ fn paging_visits_every_matching_event_exactly_once() {
 #[test]
 fn cursors_print_and_parse() {
     let cursor = rampart_store::Cursor::from_seq(42);
-    assert_eq!(cursor.to_string().parse::<rampart_store::Cursor>().unwrap(), cursor);
+    assert_eq!(
+        cursor.to_string().parse::<rampart_store::Cursor>().unwrap(),
+        cursor
+    );
     assert!("42".parse::<rampart_store::Cursor>().is_err());
 }
 
@@ -499,10 +538,25 @@ fn findings_are_upserted_by_id_and_decisions_keep_the_first_record() {
         first_seen: None,
         last_seen: None,
     };
-    assert_eq!(store.put_incidents(std::slice::from_ref(&incident)).unwrap().inserted, 1);
-    assert_eq!(store.put_incidents(std::slice::from_ref(&incident)).unwrap().unchanged, 1);
+    assert_eq!(
+        store
+            .put_incidents(std::slice::from_ref(&incident))
+            .unwrap()
+            .inserted,
+        1
+    );
+    assert_eq!(
+        store
+            .put_incidents(std::slice::from_ref(&incident))
+            .unwrap()
+            .unchanged,
+        1
+    );
     assert_eq!(store.incident(incident.id).unwrap(), Some(incident.clone()));
-    assert_eq!(store.incidents(Page::first(5)).unwrap().items, vec![incident.clone()]);
+    assert_eq!(
+        store.incidents(Page::first(5)).unwrap().items,
+        vec![incident.clone()]
+    );
 
     let decision = Decision {
         id: DecisionId::derive(&[incident.id.as_bytes(), b"escalate"]),
@@ -513,13 +567,22 @@ fn findings_are_upserted_by_id_and_decisions_keep_the_first_record() {
         facts: json!({"score": 87.5}),
         decided_at: at("2026-11-28T12:00:00Z"),
     };
-    assert_eq!(store.put_decisions(std::slice::from_ref(&decision)).unwrap().inserted, 1);
+    assert_eq!(
+        store
+            .put_decisions(std::slice::from_ref(&decision))
+            .unwrap()
+            .inserted,
+        1
+    );
     let mut redecided = decision.clone();
     redecided.decided_at = at("2026-11-29T12:00:00Z");
     assert_eq!(store.put_decisions(&[redecided]).unwrap().unchanged, 1);
     assert_eq!(store.decision(decision.id).unwrap(), Some(decision.clone()));
     assert_eq!(
-        store.decisions(Some(incident.id), Page::first(5)).unwrap().items,
+        store
+            .decisions(Some(incident.id), Page::first(5))
+            .unwrap()
+            .items,
         vec![decision]
     );
     assert!(
@@ -591,7 +654,11 @@ fn the_field_protector_sees_every_event_on_its_way_in_and_out() {
         .write_batch(run.id, &common::batch(SOURCE, 6..8))
         .unwrap_err();
     assert!(matches!(error, StoreError::Protection(_)), "{error}");
-    assert_eq!(store.count_events().unwrap(), 1, "the failed batch left nothing");
+    assert_eq!(
+        store.count_events().unwrap(),
+        1,
+        "the failed batch left nothing"
+    );
 }
 
 #[test]
@@ -612,7 +679,10 @@ fn readers_and_a_writer_share_one_store_across_threads() {
     let mut last = 0;
     while !writer.is_finished() {
         let count = store.count_events().unwrap();
-        assert!(count >= last && count.is_multiple_of(200), "batches are all or nothing");
+        assert!(
+            count >= last && count.is_multiple_of(200),
+            "batches are all or nothing"
+        );
         last = count;
     }
     writer.join().unwrap();
@@ -710,7 +780,12 @@ fn kill_nine_mid_run_then_rerun_ends_like_a_clean_run() {
 fn pooled_item(kind: u8, n: u64) -> Ingested {
     match kind % 3 {
         0 => Ingested::Event(Box::new(common::suricata_alert(SOURCE, n % 40))),
-        1 => intel(n % 5, ["2026-01-01", "2026-02-01"].get(usize::try_from(n % 3).unwrap()).copied()),
+        1 => intel(
+            n % 5,
+            ["2026-01-01", "2026-02-01"]
+                .get(usize::try_from(n % 3).unwrap())
+                .copied(),
+        ),
         _ => dead_letter(n % 8, &format!("{{bad {}", n % 8)),
     }
 }

@@ -132,8 +132,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let latency = latency(&guard, &split.test);
     eprintln!(
-        "latency: {:.1} us/KB over the test split, {:.1} us/KB on 1 KB alert text",
-        latency.0, latency.1
+        "latency: {:.1} us/KB over the test split, {:.1} us/KB on 1 KB alert text (CPU time: {:?} / {:?})",
+        latency.test_split, latency.alert_1kb, latency.test_split_cpu, latency.alert_1kb_cpu
     );
     let json = serde_json::json!({
         "what": "rampart-guard prompt-injection detector, trained on the train split and evaluated on the held-out test split of the shared development data",
@@ -159,7 +159,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         },
         "rampart": report,
         "log_lines_fpr_at_shipped_threshold": logs.map(|(n, rate)| serde_json::json!({"lines": n, "fpr": rate, "source": "loghub-2k, first 500 lines of each system log"})),
-        "latency_us_per_kb": { "test_split": latency.0, "alert_1kb": latency.1, "threads": 1 },
+        "latency_us_per_kb": latency,
     });
     write_output(args.out.as_ref(), &json)
 }
@@ -214,28 +214,65 @@ fn print_report(r: &EvalReport) {
     }
 }
 
-/// Microseconds per KB: over the whole test split, and on a 1 KB alert-like text.
-fn latency(guard: &Guard, test: &[Example]) -> (f64, f64) {
+/// Scan latency in microseconds per KB, as wall-clock time and as the thread's own CPU time.
+#[derive(serde::Serialize)]
+struct Latency {
+    /// Wall clock over the whole test split.
+    test_split: f64,
+    /// Wall clock on a 1 KB alert text (median of 7 runs of 200 scans).
+    alert_1kb: f64,
+    /// CPU time of this thread over the whole test split (immune to other jobs on the
+    /// machine; Linux `/proc/thread-self/schedstat`), when available.
+    test_split_cpu: Option<f64>,
+    /// CPU time on the 1 KB alert text (median), when available.
+    alert_1kb_cpu: Option<f64>,
+    threads: u32,
+}
+
+/// Nanoseconds this thread has spent on a CPU (Linux), if readable.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn latency(guard: &Guard, test: &[Example]) -> Latency {
+    let kb = |bytes: usize| bytes as f64 / 1024.0;
     let total_bytes: usize = test.iter().map(|e| e.text.len()).sum();
-    let started = Instant::now();
     let mut flagged = 0usize;
+    let (cpu0, started) = (thread_cpu_ns(), Instant::now());
     for e in test {
         flagged += usize::from(guard.scan(&e.text).flagged);
     }
-    let split_us = started.elapsed().as_secs_f64() * 1e6 / (total_bytes as f64 / 1024.0);
+    let test_split = started.elapsed().as_secs_f64() * 1e6 / kb(total_bytes);
+    let test_split_cpu = cpu0
+        .zip(thread_cpu_ns())
+        .map(|(a, b)| (b - a) as f64 / 1e3 / kb(total_bytes));
     let alert = alert_text();
-    let mut runs = Vec::new();
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..7 {
-        let started = Instant::now();
+        let (cpu0, started) = (thread_cpu_ns(), Instant::now());
         for _ in 0..200 {
             flagged += usize::from(guard.scan(&alert).flagged);
         }
-        runs.push(started.elapsed().as_secs_f64() * 1e6 / 200.0 / (alert.len() as f64 / 1024.0));
+        wall.push(started.elapsed().as_secs_f64() * 1e6 / 200.0 / kb(alert.len()));
+        if let (Some(a), Some(b)) = (cpu0, thread_cpu_ns()) {
+            cpu.push((b - a) as f64 / 1e3 / 200.0 / kb(alert.len()));
+        }
     }
-    runs.sort_by(f64::total_cmp);
     // Keeps the scans from being optimised away.
     std::hint::black_box(flagged);
-    (split_us, runs.get(runs.len() / 2).copied().unwrap_or(0.0))
+    Latency {
+        test_split,
+        alert_1kb: median(&mut wall).unwrap_or(0.0),
+        test_split_cpu,
+        alert_1kb_cpu: median(&mut cpu),
+        threads: 1,
+    }
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 /// False-positive rate on real log lines (loghub), a corpus the model never trained on.

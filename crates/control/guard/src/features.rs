@@ -68,18 +68,41 @@ fn is_word_byte(b: u8) -> bool {
 /// Calls `emit(position, bucket)` for every n-gram occurrence of `text` (normalised), in
 /// no particular order.
 pub fn for_each_feature(text: &str, bits: u8, mut emit: impl FnMut(usize, u32)) {
-    let bytes = text.as_bytes();
-    // Byte n-grams, n = 3..=5, sharing one FNV pass per start position.
-    for start in 0..bytes.len() {
+    for_each_byte_gram(text.as_bytes(), bits, &mut emit);
+    for_each_word_feature(text.as_bytes(), bits, &mut emit);
+}
+
+/// Byte n-grams, n = 3..=5, sharing one FNV pass per start position, in position order.
+fn for_each_byte_gram(bytes: &[u8], bits: u8, emit: &mut impl FnMut(usize, u32)) {
+    // The bulk: every start with five bytes ahead, without per-byte bounds checks.
+    let mut start = 0;
+    for w in bytes.windows(5) {
+        if let [a, b, c, d, e] = *w {
+            let h3 = [a, b, c].iter().fold(FNV_OFFSET, |h, &x| {
+                (h ^ u64::from(x)).wrapping_mul(FNV_PRIME)
+            });
+            let h4 = (h3 ^ u64::from(d)).wrapping_mul(FNV_PRIME);
+            let h5 = (h4 ^ u64::from(e)).wrapping_mul(FNV_PRIME);
+            emit(start, bucket(h3, bits));
+            emit(start, bucket(h4, bits));
+            emit(start, bucket(h5, bits));
+        }
+        start += 1;
+    }
+    // The tail: starts with fewer than five bytes ahead.
+    for tail in start..bytes.len() {
         let mut h = FNV_OFFSET;
-        for (k, &b) in bytes.iter().skip(start).take(5).enumerate() {
+        for (k, &b) in bytes.get(tail..).unwrap_or_default().iter().enumerate() {
             h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
             if k >= 2 {
-                emit(start, bucket(h, bits));
+                emit(tail, bucket(h, bits));
             }
         }
     }
-    // Word unigrams and bigrams.
+}
+
+/// Word unigrams and bigrams, in position order.
+fn for_each_word_feature(bytes: &[u8], bits: u8, emit: &mut impl FnMut(usize, u32)) {
     let mut previous: Option<u64> = None;
     let mut i = 0;
     while i < bytes.len() {
@@ -204,8 +227,8 @@ pub struct PrefixSums {
     weight: Vec<i64>,
     /// `count[i]` = number of n-grams at positions `< i`.
     count: Vec<u32>,
-    /// `signal[i]` = sum of the weights of signal hits at positions `< i`.
-    signal: Vec<i64>,
+    /// Signal hits as `(position, weight)`, sorted by position (there are few).
+    signals: Vec<(usize, i64)>,
 }
 
 impl PrefixSums {
@@ -213,54 +236,55 @@ impl PrefixSums {
     /// (length `2^bits`).
     pub fn new(text: &str, hits: &[Hit], bits: u8, weights: &[i8]) -> Self {
         let len = text.len();
+        let w_of = |b: u32| i64::from(weights.get(b as usize).copied().unwrap_or(0));
+        // Per-position sums first (one pass per feature family, both in position order),
+        // then running totals in place.
         let mut weight = vec![0i64; len + 1];
         let mut count = vec![0u32; len + 1];
-        let mut signal = vec![0i64; len + 1];
-        for_each_feature(text, bits, |pos, b| {
-            let w = weights.get(b as usize).copied().unwrap_or(0);
-            if let Some(slot) = weight.get_mut(pos + 1) {
-                *slot += i64::from(w);
+        let mut add = |pos: usize, b: u32| {
+            if let (Some(w), Some(c)) = (weight.get_mut(pos + 1), count.get_mut(pos + 1)) {
+                *w += w_of(b);
+                *c += 1;
             }
-            if let Some(slot) = count.get_mut(pos + 1) {
-                *slot += 1;
-            }
-        });
-        for hit in hits {
-            let b = signal_bucket(hit.signal.name(), bits);
-            let w = weights.get(b as usize).copied().unwrap_or(0);
-            if let Some(slot) = signal.get_mut(hit.span.start.min(len) + 1) {
-                *slot += i64::from(w);
-            }
+        };
+        for_each_byte_gram(text.as_bytes(), bits, &mut add);
+        for_each_word_feature(text.as_bytes(), bits, &mut add);
+        let (mut acc_w, mut acc_c) = (0i64, 0u32);
+        for (w, c) in weight.iter_mut().zip(count.iter_mut()) {
+            acc_w += *w;
+            acc_c = acc_c.saturating_add(*c);
+            *w = acc_w;
+            *c = acc_c;
         }
-        for i in 1..=len {
-            let prev = (
-                weight.get(i - 1).copied().unwrap_or(0),
-                count.get(i - 1).copied().unwrap_or(0),
-                signal.get(i - 1).copied().unwrap_or(0),
-            );
-            if let (Some(w), Some(c), Some(s)) =
-                (weight.get_mut(i), count.get_mut(i), signal.get_mut(i))
-            {
-                *w += prev.0;
-                *c += prev.1;
-                *s += prev.2;
-            }
-        }
+        let mut signals: Vec<(usize, i64)> = hits
+            .iter()
+            .map(|h| (h.span.start, w_of(signal_bucket(h.signal.name(), bits))))
+            .collect();
+        signals.sort_unstable();
         Self {
             weight,
             count,
-            signal,
+            signals,
         }
     }
 
     /// Sums over the occurrences and hits starting inside `range`.
     pub fn window(&self, range: Range<usize>) -> WindowSums {
-        let at = |v: &Vec<i64>, i: usize| v.get(i).copied().unwrap_or(0);
+        let at = |i: usize| self.weight.get(i).copied().unwrap_or(0);
         let c = |i: usize| self.count.get(i).copied().unwrap_or(0);
+        let first = self.signals.partition_point(|&(p, _)| p < range.start);
+        let signal = self
+            .signals
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&(p, _)| p < range.end)
+            .map(|&(_, w)| w)
+            .sum();
         WindowSums {
-            weight: at(&self.weight, range.end) - at(&self.weight, range.start),
+            weight: at(range.end) - at(range.start),
             count: c(range.end).saturating_sub(c(range.start)),
-            signal: at(&self.signal, range.end) - at(&self.signal, range.start),
+            signal,
         }
     }
 }

@@ -168,7 +168,10 @@ pub fn normalize(input: &str) -> NormalizedText {
         // Gather the combining marks that follow so NFKC sees the whole cluster.
         let mut end = at + c.len_utf8();
         while let Some(&(next_at, next)) = chars.peek() {
-            if canonical_combining_class(next) == 0 || hidden_kind(next).is_some() {
+            if next.is_ascii()
+                || canonical_combining_class(next) == 0
+                || hidden_kind(next).is_some()
+            {
                 break;
             }
             end = next_at + next.len_utf8();
@@ -256,6 +259,12 @@ fn hidden_kind(c: char) -> Option<HiddenKind> {
         '\u{FE00}'..='\u{FE0E}' | '\u{E0100}'..='\u{E01EF}' => Some(HiddenKind::VariationSelector),
         _ => None,
     }
+}
+
+/// Whether `c` is in a block that [`fold_latin`] can change (Latin-1, Latin Extended A/B,
+/// IPA, phonetic extensions, Latin Extended Additional, Latin Extended-D).
+fn maybe_latin(c: char) -> bool {
+    matches!(u32::from(c), 0x00C0..=0x02AF | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF | 0xA720..=0xA7FF)
 }
 
 /// Folds a lowercase non-ASCII letter: Latin letters lose diacritics, Latin lookalikes become
@@ -362,25 +371,28 @@ impl Builder {
             self.space(at);
             return;
         }
-        if let Some((folded, lookalike)) = fold_latin(c) {
+        if maybe_latin(c)
+            && let Some((folded, lookalike)) = fold_latin(c)
+        {
             self.word_has_ascii = true;
             self.word_has_latin_lookalike |= lookalike;
             self.word_char(folded, at, end);
             return;
         }
-        let mark = canonical_combining_class(c) != 0;
-        if mark
-            && self.word.is_some()
+        let alphanumeric = c.is_alphanumeric();
+        let after_latin = self.word.is_some()
             && self
                 .text
-                .chars()
-                .next_back()
-                .is_some_and(|p| p.is_ascii_alphabetic())
-        {
+                .as_bytes()
+                .last()
+                .is_some_and(u8::is_ascii_alphabetic);
+        // Letters of other scripts are not marks; skip the table lookup for them.
+        let mark = (!alphanumeric || after_latin) && canonical_combining_class(c) != 0;
+        if mark && after_latin {
             // A diacritic on a Latin letter: dropped, like precomposed accents.
             return;
         }
-        if c.is_alphanumeric() || mark {
+        if alphanumeric || mark {
             self.word_has_foreign |= foreign_lookalike(c).is_some();
             self.word_char(c, at, end);
             return;

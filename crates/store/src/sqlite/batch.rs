@@ -177,7 +177,9 @@ pub(super) fn write_items(
         staged,
         protector,
         run: run_seq,
-        insert_event: tx.prepare_cached(INSERT_EVENT).sql("prepare event insert")?,
+        insert_event: tx
+            .prepare_cached(INSERT_EVENT)
+            .sql("prepare event insert")?,
         ecs: Vec::with_capacity(1024),
         attributes: Vec::with_capacity(1024),
         features: Vec::new(),

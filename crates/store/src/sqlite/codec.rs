@@ -59,7 +59,10 @@ pub(super) fn position_from_sql(kind: i64, value: i64) -> Result<Position, Store
         2 => Ok(Position::Offset(value)),
         3 => Ok(Position::Index(value)),
         4 => Ok(Position::Record(value)),
-        other => Err(corrupt("position", format!("unknown position kind `{other}`"))),
+        other => Err(corrupt(
+            "position",
+            format!("unknown position kind `{other}`"),
+        )),
     }
 }
 
@@ -314,6 +317,8 @@ mod tests {
                 (a, b) => assert_eq!(a, b),
             }
         }
-        assert!(read_features(br#"{"layout":"x","values":[["a",{"non_finite":"huge"}]]}"#).is_err());
+        assert!(
+            read_features(br#"{"layout":"x","values":[["a",{"non_finite":"huge"}]]}"#).is_err()
+        );
     }
 }

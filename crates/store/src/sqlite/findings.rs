@@ -76,7 +76,11 @@ fn finite_explanation(explanation: &Explanation) -> Result<(), StoreError> {
     finite(explanation.base_value, "alert", "explanation.base_value")?;
     finite(explanation.raw_output, "alert", "explanation.raw_output")?;
     for contribution in &explanation.contributions {
-        finite(contribution.contribution, "alert", "explanation.contributions")?;
+        finite(
+            contribution.contribution,
+            "alert",
+            "explanation.contributions",
+        )?;
     }
     Ok(())
 }
@@ -94,7 +98,10 @@ pub(super) fn alert_row(alert: &Alert) -> Result<([u8; 16], Vec<Value>), StoreEr
         vec![
             Value::Text(alert.rule_id.clone()),
             Value::Integer(level_code(alert.level)),
-            alert.first_seen.and_then(nanos).map_or(Value::Null, Value::Integer),
+            alert
+                .first_seen
+                .and_then(nanos)
+                .map_or(Value::Null, Value::Integer),
         ],
     ))
 }

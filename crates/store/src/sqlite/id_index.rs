@@ -43,7 +43,10 @@ pub(super) fn load_tail(conn: &Connection) -> Result<Vec<TailEntry>, StoreError>
     let mut tail = Vec::new();
     while let Some(row) = rows.next().sql("read tail")? {
         let columns = super::row::Columns::new(row, "event");
-        tail.push((*columns.id::<rampart_core::EventTag>(0)?.as_bytes(), columns.i64(1)?));
+        tail.push((
+            *columns.id::<rampart_core::EventTag>(0)?.as_bytes(),
+            columns.i64(1)?,
+        ));
     }
     Ok(tail)
 }
@@ -77,7 +80,9 @@ pub(super) fn merge_tail(
         let mut sorted: Vec<TailEntry> = known.iter().chain(new).copied().collect();
         sorted.sort_unstable_by_key(|(id, _)| *id);
         let mut insert = conn
-            .prepare_cached("INSERT INTO event_ids (id, seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+            .prepare_cached(
+                "INSERT INTO event_ids (id, seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
             .sql("prepare id index insert")?;
         for (id, seq) in &sorted {
             insert.execute((id, seq)).sql("merge id index")?;

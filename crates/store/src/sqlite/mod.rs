@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rampart_core::{
-    Alert, AlertId, DeadLetter, Decision, DecisionId, Event, EventId, Format, Incident,
-    IncidentId, Ingested, IntelObject, RunId, RunRecord,
+    Alert, AlertId, DeadLetter, Decision, DecisionId, Event, EventId, Format, Incident, IncidentId,
+    Ingested, IntelObject, RunId, RunRecord,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -95,11 +95,18 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the store in `data_dir`: creates the directory and its
     /// parents, applies pending migrations and refuses a database newer than this build.
-    pub fn open_with(data_dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+    pub fn open_with(
+        data_dir: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
         Self::open_tuned(data_dir.as_ref(), options, id_index::MERGE_AT)
     }
 
-    fn open_tuned(data_dir: &Path, options: SqliteOptions, merge_at: i64) -> Result<Self, StoreError> {
+    fn open_tuned(
+        data_dir: &Path,
+        options: SqliteOptions,
+        merge_at: i64,
+    ) -> Result<Self, StoreError> {
         let dir = data_dir;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
@@ -107,12 +114,15 @@ impl SqliteStore {
         })?;
         let path = dir.join(DATABASE_FILE);
         let mut conn = Connection::open(&path).sql("open database")?;
-        conn.busy_timeout(options.busy_timeout).sql("set busy timeout")?;
+        conn.busy_timeout(options.busy_timeout)
+            .sql("set busy timeout")?;
         // Must precede the first table: a page size applies only to a new database file.
         // 8 KiB pages hold three to four Suricata-sized rows each; 4 KiB pages measured slower
         // on the write path, 1 and 2 KiB much slower.
-        conn.pragma_update(None, "page_size", 8192).sql("set page size")?;
-        conn.pragma_update(None, "journal_mode", "WAL").sql("enable WAL")?;
+        conn.pragma_update(None, "page_size", 8192)
+            .sql("set page size")?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .sql("enable WAL")?;
         configure(&conn, 64 * 1024).sql("configure writer")?;
         // Checkpoint every 64 MiB of log rather than every 8 MiB: pages rewritten by several
         // batches (index pages, the table's last page) are then copied to the database once.
@@ -369,12 +379,21 @@ mod tests {
             first.write_batch(run.id, &batch).unwrap();
             written.extend(ids(&batch));
             for id in &written {
-                assert!(first.event(*id).unwrap().is_some(), "{id} after line {start}");
+                assert!(
+                    first.event(*id).unwrap().is_some(),
+                    "{id} after line {start}"
+                );
             }
         }
         let (count, through) = indexed(&first);
-        assert_eq!(count, 384, "merged three times, 64 events still in the tail");
-        assert_eq!(through, count, "the watermark covers exactly the merged events");
+        assert_eq!(
+            count, 384,
+            "merged three times, 64 events still in the tail"
+        );
+        assert_eq!(
+            through, count,
+            "the watermark covers exactly the merged events"
+        );
 
         // A second writer on the same file (another process, say) interleaves with the first:
         // the first's own view of the tail is then incomplete and it reads the tail back.
@@ -401,5 +420,44 @@ mod tests {
             assert!(reopened.event(*id).unwrap().is_some(), "{id}");
         }
         assert_eq!(reopened.event(EventId::derive(&[b"absent"])).unwrap(), None);
+    }
+
+    #[test]
+    fn a_connection_dropped_mid_batch_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let run = RunRecord::start(vec![]);
+        store.begin_run(&run).unwrap();
+        store.write_batch(run.id, &events("a", 0..10)).unwrap();
+
+        // Another connection writes half a batch and disappears without committing. A tiny
+        // page cache makes SQLite spill the uncommitted pages into the write-ahead log first,
+        // as a large batch would.
+        let mut conn = Connection::open(store.path()).unwrap();
+        conn.pragma_update(None, "cache_size", 2).unwrap();
+        let mut tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let mut staged = batch::Staged::default();
+        let outcome = batch::write_items(
+            &tx,
+            &batch::Names::default(),
+            &mut staged,
+            &NoProtection,
+            run.id,
+            &events("b", 0..2000),
+        )
+        .unwrap();
+        assert_eq!(outcome.events_stored, 2000);
+        tx.set_drop_behavior(rusqlite::DropBehavior::Ignore);
+        drop(tx);
+        drop(conn);
+
+        assert_eq!(store.count_events().unwrap(), 10);
+        let reopened = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.count_events().unwrap(), 10);
+        let again = reopened.write_batch(run.id, &events("b", 0..2000)).unwrap();
+        assert_eq!(again.events_stored, 2000);
+        assert_eq!(reopened.count_events().unwrap(), 2010);
     }
 }

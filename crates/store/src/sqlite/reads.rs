@@ -132,7 +132,9 @@ pub(super) fn events(
                 i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1),
             )))
             .collect();
-        return run_page(conn, &sql, params, limit, |row| decode_event(row, protector));
+        return run_page(conn, &sql, params, limit, |row| {
+            decode_event(row, protector)
+        });
     }
 
     // By run or format: walk the spans that record which run stored which events in which
@@ -166,7 +168,9 @@ pub(super) fn events(
             break;
         };
         let columns = Columns::new(span, "event span");
-        let first = columns.i64(0)?.max(seq_param(query.page.after).saturating_add(1));
+        let first = columns
+            .i64(0)?
+            .max(seq_param(query.page.after).saturating_add(1));
         let last = columns.i64(1)?;
         let wanted = limit + 1 - found.len();
         let params: Vec<Value> = [Value::Integer(first), Value::Integer(last)]

@@ -93,8 +93,7 @@ impl<'r, 's> Columns<'r, 's> {
             parser: self.text(first + 4)?,
             ingested_at: time(self.i64(first + 5)?),
             content_hash: ContentHash(
-                <[u8; 32]>::try_from(hash)
-                    .map_err(|_| self.bad(first + 6, "a 32-byte hash"))?,
+                <[u8; 32]>::try_from(hash).map_err(|_| self.bad(first + 6, "a 32-byte hash"))?,
             ),
         })
     }

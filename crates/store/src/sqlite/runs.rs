@@ -50,9 +50,7 @@ pub(super) fn begin(conn: &Connection, run: &RunRecord) -> Result<(), StoreError
 pub(super) fn update(conn: &Connection, run: &RunRecord) -> Result<(), StoreError> {
     let (inputs, counts) = encode(run)?;
     let updated = conn
-        .prepare_cached(
-            "UPDATE runs SET inputs = ?2, finished_at = ?3, counts = ?4 WHERE id = ?1",
-        )
+        .prepare_cached("UPDATE runs SET inputs = ?2, finished_at = ?3, counts = ?4 WHERE id = ?1")
         .sql("prepare run update")?
         .execute(params![
             run.id.as_bytes(),
@@ -82,17 +80,12 @@ pub(super) fn one(conn: &Connection, id: RunId) -> Result<Option<RunRecord>, Sto
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
     let mut statement = conn.prepare_cached(&sql).sql("prepare run query")?;
     let mut rows = statement.query([id.as_bytes()]).sql("query run")?;
-    rows.next()
-        .sql("read run")?
-        .map(decode)
-        .transpose()
+    rows.next().sql("read run")?.map(decode).transpose()
 }
 
 /// Runs newest first; `limit` bounds how many.
 pub(super) fn newest(conn: &Connection, limit: Option<u32>) -> Result<Vec<RunRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, seq DESC LIMIT ?1"
-    );
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, seq DESC LIMIT ?1");
     let mut statement = conn.prepare_cached(&sql).sql("prepare runs query")?;
     let mut rows = statement
         .query([limit.map_or(-1, i64::from)])

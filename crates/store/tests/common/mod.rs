@@ -69,7 +69,10 @@ pub fn suricata_alert(source: &str, line: u64) -> Event {
             "suricata.eve.http.http_user_agent",
             json!("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
         ),
-        ("suricata.eve.flow.start", json!("2018-03-24T14:00:00.035810-0600")),
+        (
+            "suricata.eve.flow.start",
+            json!("2018-03-24T14:00:00.035810-0600"),
+        ),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
