@@ -17,7 +17,7 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rampart-target}-fuzz"
 
 targets=$(cargo fuzz list)
-cargo fuzz build --dev $targets >/dev/null
+cargo fuzz build --dev >/dev/null
 for target in $targets; do
     corpus="corpus/$target"
     mkdir -p "$corpus"
