@@ -38,7 +38,7 @@ r["reference_tfidf_lr"] = ref
 r["machine"] = {
     "cpu": platform.processor() or platform.machine(),
     "load_average_at_end": open("/proc/loadavg").read().split()[:3],
-    "note": "shared 2-core machine; latency is wall-clock on one pinned core under whatever load other jobs put on it",
+    "note": "shared 2-core machine: *_cpu latencies are the scanning thread's own CPU time (robust to other jobs); the others are wall-clock on one pinned core under whatever load other jobs put on it",
 }
 r["command"] = "bench/guard/run.sh"
 json.dump(r, open(out, "w"), indent=2)
