@@ -62,8 +62,7 @@ impl SqliteLogStorage {
         let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(storage_error)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(storage_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(storage_error)?;
+        crate::sqlite::init_file(&conn).map_err(storage_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(storage_error)?;
         conn.execute_batch(SCHEMA).map_err(storage_error)?;

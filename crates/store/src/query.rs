@@ -142,7 +142,8 @@ pub struct EventQuery {
     pub run: Option<RunId>,
     /// Only events read by this format's reader.
     pub format: Option<Format>,
-    /// Only events whose `@timestamp` is at or after this time.
+    /// Only events whose `@timestamp` is at or after this time (events without one are left
+    /// out when either time bound is set).
     pub since: Option<DateTime<Utc>>,
     /// Only events whose `@timestamp` is before this time.
     pub until: Option<DateTime<Utc>>,

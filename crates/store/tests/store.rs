@@ -397,8 +397,17 @@ fn events_round_trip_exactly() {
         .map(|event| Ingested::Event(Box::new(event.clone())))
         .collect();
     store.write_batch(run.id, &items).unwrap();
-    for event in [flow, unknown_format, alert] {
-        assert_eq!(store.event(event.id).unwrap().as_ref(), Some(&event));
+    for event in [&flow, &unknown_format, &alert] {
+        assert_eq!(store.event(event.id).unwrap().as_ref(), Some(event));
+    }
+    // One batch of three formats: listing by format picks each out of its own span.
+    for (format, expected) in [(Format::FlowCsv, &flow), (Format::SuricataEve, &alert)] {
+        let query = EventQuery {
+            format: Some(format),
+            run: Some(run.id),
+            ..EventQuery::default()
+        };
+        assert_eq!(store.events(&query).unwrap().items, vec![expected.clone()]);
     }
     let counts = store.count_events_by_format().unwrap();
     assert_eq!(counts.get(&Some(Format::FlowCsv)), Some(&1));

@@ -65,7 +65,12 @@ impl std::fmt::Debug for SqliteOptions {
     }
 }
 
-/// The embedded [`Store`]: `rampart.db` in a data directory.
+/// The embedded [`Store`]: `rampart.db` in a data directory (format:
+/// `docs/formats/store.md`).
+///
+/// Lookups by event id go through an index that is brought up to date in bulk (every 65,536
+/// new events, and when a run is recorded as finished); until then a lookup also scans the
+/// recent events, so bulk lookups are best done after the run that wrote them has finished.
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
@@ -102,12 +107,9 @@ impl SqliteStore {
         Self::open_tuned(data_dir.as_ref(), options, id_index::MERGE_AT)
     }
 
-    fn open_tuned(
-        data_dir: &Path,
-        options: SqliteOptions,
-        merge_at: i64,
-    ) -> Result<Self, StoreError> {
-        let dir = data_dir;
+    /// [`Self::open_with`], with the id-index merge threshold as a parameter (tests use a
+    /// small one to exercise merging).
+    fn open_tuned(dir: &Path, options: SqliteOptions, merge_at: i64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
             source,
@@ -116,13 +118,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&path).sql("open database")?;
         conn.busy_timeout(options.busy_timeout)
             .sql("set busy timeout")?;
-        // Must precede the first table: a page size applies only to a new database file.
-        // 8 KiB pages hold three to four Suricata-sized rows each; 4 KiB pages measured slower
-        // on the write path, 1 and 2 KiB much slower.
-        conn.pragma_update(None, "page_size", 8192)
-            .sql("set page size")?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .sql("enable WAL")?;
+        init_file(&conn).sql("initialise database file")?;
         configure(&conn, 64 * 1024).sql("configure writer")?;
         // Checkpoint every 64 MiB of log rather than every 8 MiB: pages rewritten by several
         // batches (index pages, the table's last page) are then copied to the database once.
@@ -183,6 +179,16 @@ impl SqliteStore {
         }
         result
     }
+}
+
+/// File-level settings, for whichever connection first creates `rampart.db` (the store or
+/// the audit log's storage).
+pub(crate) fn init_file(conn: &Connection) -> Result<(), rusqlite::Error> {
+    // Must precede the first table: a page size applies only to a new database file.
+    // 8 KiB pages hold three to four Suricata-sized rows each; 4 KiB pages measured slower
+    // on the write path, 1 and 2 KiB much slower.
+    conn.pragma_update(None, "page_size", 8192)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
 }
 
 /// Per-connection settings. `synchronous = NORMAL` in WAL mode syncs at checkpoints only: a
