@@ -115,33 +115,7 @@ fn first_array_element(text: &[u8]) -> Option<&[u8]> {
     let body = text.get(1..)?;
     let start = body.iter().position(|byte| !byte.is_ascii_whitespace())?;
     let element = body.get(start..)?;
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (at, &byte) in element.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return element.get(..=at);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    element.get(..crate::json_scan::bracketed_len(element)?)
 }
 
 /// When the first record does not end within the head (a huge pretty-printed bundle), look

@@ -32,6 +32,7 @@
 pub mod detect;
 mod formats;
 pub mod frame;
+mod json_scan;
 mod limits;
 mod record;
 mod source;

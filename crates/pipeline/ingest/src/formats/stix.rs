@@ -265,34 +265,7 @@ fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
     let first = *bytes.get(start)?;
     let rest = bytes.get(start..)?;
     match first {
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut in_string = false;
-            let mut escaped = false;
-            for (offset, &byte) in rest.iter().enumerate() {
-                if in_string {
-                    match byte {
-                        _ if escaped => escaped = false,
-                        b'\\' => escaped = true,
-                        b'"' => in_string = false,
-                        _ => {}
-                    }
-                    continue;
-                }
-                match byte {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1)?;
-                        if depth == 0 {
-                            return Some(start + offset + 1);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            None
-        }
+        b'{' | b'[' => crate::json_scan::bracketed_len(rest).map(|len| start + len),
         b'"' => {
             let mut escaped = false;
             for (offset, &byte) in rest.iter().enumerate().skip(1) {

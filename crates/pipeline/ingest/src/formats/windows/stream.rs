@@ -12,6 +12,7 @@ use rampart_core::{DeadLetter, Position};
 
 use super::super::{Input, Limits, RecordSink};
 use crate::frame;
+use crate::json_scan::{Bracket, Lexer};
 use crate::{Frame, RawRecord};
 
 /// Frames JSON lines, a JSON array, or pretty-printed documents one after another.
@@ -117,32 +118,7 @@ fn value_length(bytes: &[u8]) -> Option<usize> {
                 .max(1),
         );
     }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(index + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    crate::json_scan::bracketed_len(bytes)
 }
 
 fn head(bytes: &[u8]) -> Vec<u8> {
@@ -153,22 +129,11 @@ fn head(bytes: &[u8]) -> Vec<u8> {
 /// deserialised: one pass over the bytes counting brackets outside strings, so a hostile
 /// record never builds a deep tree. The error is the dead-letter reason.
 pub(in crate::formats) fn check_depth(bytes: &[u8], limits: &Limits) -> Result<(), String> {
+    let mut lexer = Lexer::default();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
     for &byte in bytes {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
+        match lexer.bracket(byte) {
+            Some(Bracket::Open) => {
                 depth += 1;
                 if depth > limits.max_json_depth {
                     return Err(format!(
@@ -177,8 +142,8 @@ pub(in crate::formats) fn check_depth(bytes: &[u8], limits: &Limits) -> Result<(
                     ));
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            Some(Bracket::Close) => depth = depth.saturating_sub(1),
+            None => {}
         }
     }
     Ok(())
