@@ -2,21 +2,21 @@
 //! and must account for every record.
 #![no_main]
 
+#[path = "../common/reader.rs"]
+mod reader;
+
 use libfuzzer_sys::fuzz_target;
-use rampart_core::{Format, Ingested};
-use rampart_ingest::{Limits, ReadOptions, read_bytes_all};
+use rampart_core::Format;
+use rampart_ingest::Limits;
 
 fuzz_target!(|data: &[u8]| {
-    let options = ReadOptions {
-        format: Some(Format::FlowCsv),
-        limits: Limits {
+    reader::check(
+        Format::FlowCsv,
+        "/fuzz/flows.csv",
+        data,
+        Limits {
             max_record_bytes: 4096,
             ..Limits::default()
         },
-    };
-    for item in read_bytes_all("/fuzz/flows.csv", data, &options) {
-        if let Ingested::DeadLetter(letter) = item {
-            assert!(!letter.reason.is_empty());
-        }
-    }
+    );
 });

@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let features = vec![0.5; n];
     let _ = model.score_features(&features);
     let _ = model.explain_features(&features);
-    let row: Vec<Value<'_>> = (0..model.schema().n_columns()).map(|_| Value::Text("x")).collect();
+    let row: Vec<Value<'_>> = (0..model.schema().n_columns())
+        .map(|_| Value::Text("x"))
+        .collect();
     let _ = model.score_row(&row, true);
     let _ = model.to_bytes();
 });
