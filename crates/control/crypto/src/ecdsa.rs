@@ -79,12 +79,7 @@ impl EcdsaSigningKey {
     /// Reads and parses a PEM private key file (see [`Self::from_pem`]).
     pub fn load_pem_file(path: &Path) -> Result<Self, CryptoError> {
         let text = Secret::load_file(path)?;
-        Self::from_pem(text.expose()).map_err(|e| match e {
-            CryptoError::InvalidKey(msg) => {
-                CryptoError::InvalidKey(format!("`{}`: {msg}", path.display()))
-            }
-            other => other,
-        })
+        Self::from_pem(text.expose()).map_err(|e| e.in_key_file(path))
     }
 
     /// The private key as PKCS#8 PEM text with LF line endings.

@@ -68,12 +68,7 @@ impl Ed25519SigningKey {
     /// Reads and parses a PKCS#8 PEM private key file.
     pub fn load_pem_file(path: &Path) -> Result<Self, CryptoError> {
         let text = Secret::load_file(path)?;
-        Self::from_pem(text.expose()).map_err(|e| match e {
-            CryptoError::InvalidKey(msg) => {
-                CryptoError::InvalidKey(format!("`{}`: {msg}", path.display()))
-            }
-            other => other,
-        })
+        Self::from_pem(text.expose()).map_err(|e| e.in_key_file(path))
     }
 
     /// The private key as PKCS#8 PEM text.

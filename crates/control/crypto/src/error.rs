@@ -150,6 +150,15 @@ impl CryptoError {
             source,
         }
     }
+
+    /// Names the key file an invalid key was read from; other errors already carry their
+    /// context.
+    pub(crate) fn in_key_file(self, path: &std::path::Path) -> Self {
+        match self {
+            Self::InvalidKey(msg) => Self::InvalidKey(format!("`{}`: {msg}", path.display())),
+            other => other,
+        }
+    }
 }
 
 /// Fills `buf` from the operating system's random source.
