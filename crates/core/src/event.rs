@@ -45,14 +45,6 @@ impl Event {
             provenance,
         }
     }
-
-    /// Looks a field up by its dotted path, first in the ECS fields, then in the attributes.
-    pub fn field(&self, path: &str) -> Option<Value> {
-        if let Some(value) = self.attributes.get(path) {
-            return Some(value.clone());
-        }
-        self.ecs.flatten().remove(path)
-    }
 }
 
 /// A value of one feature of a flow record.
