@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::{AlertId, DecisionId, EntityRef, EventId, IncidentId};
 
 /// Which detector raised an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertSource {
     /// A single-event Sigma rule.

@@ -22,6 +22,16 @@ pub struct RunCounts {
     pub dead_letters: u64,
     /// Records read per format name.
     pub by_format: BTreeMap<String, u64>,
+    /// Alerts stored for the first time, per source (`sigma`, `scorer`, …). Not part of the
+    /// balance: one record can raise several alerts or none.
+    #[serde(default)]
+    pub alerts_by_source: BTreeMap<String, u64>,
+    /// Incidents stored or updated by this run.
+    #[serde(default)]
+    pub incidents: u64,
+    /// Decisions stored for the first time by this run.
+    #[serde(default)]
+    pub decisions: u64,
 }
 
 impl RunCounts {

@@ -69,7 +69,14 @@ pub enum Command {
     DeadLetters(commands::dead_letters::DeadLettersArgs),
     /// List past runs with their counts.
     Runs(commands::runs::RunsArgs),
-    /// Sign, verify and inspect model directories (`OpenSSF` model-signing format).
+    /// List and show alerts with their explanations.
+    #[command(subcommand)]
+    Alerts(commands::alerts::AlertsCommand),
+    /// Train an anomaly detector or a threat scorer on labelled flows; publishes it signed.
+    Train(commands::train::TrainArgs),
+    /// Evaluate a signed model on labelled flows.
+    Eval(commands::train::EvalArgs),
+    /// Sign, verify, explain and inspect model directories (`OpenSSF` model-signing format).
     Model(commands::model::ModelArgs),
     /// Manage the keys trusted to sign models.
     Trust(commands::trust::TrustArgs),

@@ -21,6 +21,8 @@ pub struct Config {
     pub runner: RunnerConfig,
     /// `[protection]`: encryption at rest of sensitive fields.
     pub protection: crate::protection::ProtectionConfig,
+    /// `[scoring]`: which signed models score events.
+    pub scoring: crate::models::ScoringConfig,
 }
 
 /// `[runner]`: how the pipeline is spread over threads.

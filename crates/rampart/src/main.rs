@@ -7,6 +7,8 @@ mod cli;
 mod commands;
 mod config;
 mod demo_data;
+mod detection;
+mod models;
 mod output;
 mod protection;
 mod runner;

@@ -16,16 +16,18 @@ use anyhow::Context as _;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_audit::{AuditEvent, AuditKind, AuditSink};
-use rampart_core::{Format, Ingested, RunRecord};
+use rampart_core::{Alert, Format, Ingested, RunRecord};
 use rampart_ingest::{Delivery, ReadOptions};
 use rampart_store::Store;
 use tracing::info;
 
 use crate::config::Config;
+use crate::detection::Detectors;
 
 /// What the parse workers hand to the writer.
 struct Parsed {
     items: Vec<Ingested>,
+    alerts: Vec<Alert>,
     bytes: u64,
 }
 
@@ -45,6 +47,7 @@ pub fn run(
     inputs: &[PathBuf],
     format: Option<Format>,
     config: &Config,
+    detectors: &Detectors,
 ) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
     for input in inputs {
@@ -89,7 +92,7 @@ pub fn run(
         for _ in 0..workers {
             let rx = batch_rx.clone();
             let tx = parsed_tx.clone();
-            scope.spawn(move || parse_worker(&rx, &tx));
+            scope.spawn(move || parse_worker(&rx, &tx, detectors));
         }
         drop(batch_rx);
         drop(parsed_tx);
@@ -128,9 +131,9 @@ pub fn run(
     Ok(RunOutcome { run, elapsed })
 }
 
-fn parse_worker(rx: &Receiver<Delivery>, tx: &Sender<Parsed>) {
+fn parse_worker(rx: &Receiver<Delivery>, tx: &Sender<Parsed>, detectors: &Detectors) {
     for delivery in rx {
-        let parsed = match delivery {
+        let mut parsed = match delivery {
             Delivery::Batch(batch) => Parsed {
                 bytes: batch
                     .frames
@@ -141,12 +144,19 @@ fn parse_worker(rx: &Receiver<Delivery>, tx: &Sender<Parsed>) {
                     })
                     .sum(),
                 items: batch.parse(),
+                alerts: Vec::new(),
             },
             Delivery::Unreadable(dead) => Parsed {
                 bytes: dead.raw_len,
                 items: vec![Ingested::DeadLetter(dead)],
+                alerts: Vec::new(),
             },
         };
+        for item in &parsed.items {
+            if let Ingested::Event(event) = item {
+                detectors.detect(event, &mut parsed.alerts);
+            }
+        }
         if tx.send(parsed).is_err() {
             return;
         }
@@ -169,7 +179,10 @@ fn write_all(
     config: &Config,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    let mut pending: Vec<Ingested> = Vec::with_capacity(config.runner.write_batch_records);
+    let mut pending = Pending {
+        items: Vec::with_capacity(config.runner.write_batch_records),
+        alerts: Vec::new(),
+    };
     let mut last_update = Instant::now();
     for parsed in rx {
         for item in &parsed.items {
@@ -179,9 +192,10 @@ fn write_all(
                 .or_default() += 1;
         }
         run.counts.records_read += parsed.items.len() as u64;
-        pending.extend(parsed.items);
+        pending.items.extend(parsed.items);
+        pending.alerts.extend(parsed.alerts);
         progress.advance(parsed.bytes, run.counts.records_read);
-        if pending.len() >= config.runner.write_batch_records {
+        if pending.items.len() >= config.runner.write_batch_records {
             flush(store, run, &mut pending)?;
         }
         if last_update.elapsed() >= Duration::from_secs(1) {
@@ -194,23 +208,50 @@ fn write_all(
     flush(store, run, &mut pending)
 }
 
-fn flush(
-    store: &dyn Store,
-    run: &mut RunRecord,
-    pending: &mut Vec<Ingested>,
-) -> anyhow::Result<()> {
-    if pending.is_empty() {
-        return Ok(());
+/// Records and alerts waiting for the next store transaction.
+struct Pending {
+    items: Vec<Ingested>,
+    alerts: Vec<Alert>,
+}
+
+/// Stores the pending records, then the alerts that cite them, so a stored alert never
+/// points at an event that is not stored.
+fn flush(store: &dyn Store, run: &mut RunRecord, pending: &mut Pending) -> anyhow::Result<()> {
+    if !pending.items.is_empty() {
+        let outcome = store
+            .write_batch(run.id, &pending.items)
+            .context("cannot write a batch to the store")?;
+        run.counts.events_stored += outcome.events_stored;
+        run.counts.intel_objects_stored += outcome.intel_objects_stored;
+        run.counts.duplicates_skipped += outcome.duplicates_skipped;
+        run.counts.dead_letters += outcome.dead_letters;
+        pending.items.clear();
     }
-    let outcome = store
-        .write_batch(run.id, pending)
-        .context("cannot write a batch to the store")?;
-    run.counts.events_stored += outcome.events_stored;
-    run.counts.intel_objects_stored += outcome.intel_objects_stored;
-    run.counts.duplicates_skipped += outcome.duplicates_skipped;
-    run.counts.dead_letters += outcome.dead_letters;
-    pending.clear();
+    if !pending.alerts.is_empty() {
+        // One call per source, so that newly inserted alerts are counted per source; a
+        // re-run finds them all stored already.
+        pending.alerts.sort_by_key(|a| a.source);
+        for group in pending.alerts.chunk_by(|a, b| a.source == b.source) {
+            let outcome = store
+                .put_alerts(group)
+                .context("cannot write alerts to the store")?;
+            if let Some(first) = group.first() {
+                *run.counts
+                    .alerts_by_source
+                    .entry(source_name(first))
+                    .or_default() += outcome.inserted;
+            }
+        }
+        pending.alerts.clear();
+    }
     Ok(())
+}
+
+fn source_name(alert: &Alert) -> String {
+    serde_json::to_value(alert.source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// A rough size of the inputs in bytes once decompressed, for the progress bar's ETA:

@@ -48,7 +48,8 @@ pub fn run(
     }
     let store = super::open_store(&data_dir, config)?;
     let audit = crate::audit_log::open(&data_dir)?;
-    let outcome = crate::runner::run(&store, &audit, &inputs, None, config)?;
+    let detectors = super::run::detectors(&data_dir, config, &audit)?;
+    let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
     let verified = audit.verify().context("the audit log does not verify")?;
     let checkpoint = audit.checkpoint()?.to_note_text();

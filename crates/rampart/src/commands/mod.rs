@@ -1,13 +1,16 @@
 //! One module per subcommand. Each exposes its clap arguments and a `run` function.
 
+pub mod alerts;
 pub mod audit;
 pub mod config;
 pub mod dead_letters;
 pub mod demo;
+pub mod explain;
 pub mod keys;
 pub mod model;
 pub mod run;
 pub mod runs;
+pub mod train;
 pub mod trust;
 
 use std::path::Path;
@@ -32,7 +35,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             dead_letters::run(args, &global.data_dir(), &config()?, global.json)
         }
         Command::Runs(args) => runs::run(args, &global.data_dir(), &config()?, global.json),
-        Command::Model(args) => model::run(args, &global.data_dir(), global.json),
+        Command::Model(args) => model::run(args, &global.data_dir(), &config()?, global.json),
+        Command::Alerts(command) => {
+            alerts::run(command, &global.data_dir(), &config()?, global.json)
+        }
+        Command::Train(args) => train::run(args, &global.data_dir(), &config()?, global.json),
+        Command::Eval(args) => train::eval(args, &global.data_dir(), &config()?, global.json),
         Command::Trust(args) => trust::run(args, &global.data_dir(), global.json),
         Command::Audit(command) => audit::run(command, &global.data_dir(), global.json),
         Command::Config(command) => config::run(command, global.config.as_deref()),

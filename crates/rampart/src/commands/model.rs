@@ -11,6 +11,7 @@ use rampart_registry::{
 };
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::output::print_json;
 
 /// Arguments of `rampart model`.
@@ -32,6 +33,8 @@ pub enum ModelCommand {
     Verify(VerifyArgs),
     /// Verify and show the SLSA provenance stored in DIR/provenance.json.
     Provenance(ProvenanceArgs),
+    /// Explain one record's score: the exact additive contribution of each input.
+    Explain(super::explain::ExplainArgs),
 }
 
 /// Arguments of `rampart model sign`.
@@ -97,8 +100,9 @@ struct VerifyReport {
 }
 
 /// Runs `rampart model`.
-pub fn run(args: &ModelArgs, data_dir: &Path, json: bool) -> anyhow::Result<()> {
+pub fn run(args: &ModelArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
     match &args.command {
+        ModelCommand::Explain(a) => super::explain::run(a, data_dir, config, json),
         ModelCommand::Sign(a) => sign(a, data_dir, json),
         ModelCommand::Verify(a) => verify(a, data_dir, json),
         ModelCommand::Provenance(a) => provenance(a, data_dir, json),

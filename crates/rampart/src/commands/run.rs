@@ -7,6 +7,7 @@ use rampart_core::Format;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::detection::Detectors;
 use crate::output::{print_json, thousands};
 use crate::runner::{self, RunOutcome};
 
@@ -21,7 +22,7 @@ pub struct RunArgs {
     pub format: Option<Format>,
 }
 
-fn parse_format(text: &str) -> Result<Format, String> {
+pub(crate) fn parse_format(text: &str) -> Result<Format, String> {
     text.parse()
         .map_err(|e: rampart_core::CoreError| e.to_string())
 }
@@ -45,6 +46,14 @@ pub struct RunSummary {
     pub dead_letters: u64,
     /// Records per format.
     pub by_format: std::collections::BTreeMap<String, u64>,
+    /// New alerts, all sources.
+    pub alerts_raised: u64,
+    /// New alerts per source (`scorer`, `anomaly`, `sigma`, …).
+    pub alerts_by_source: std::collections::BTreeMap<String, u64>,
+    /// Incidents stored or updated.
+    pub incidents: u64,
+    /// New decisions.
+    pub decisions: u64,
     /// Wall time in seconds.
     pub elapsed_s: f64,
     /// Records per second over the whole run.
@@ -67,6 +76,10 @@ impl RunSummary {
             duplicates_skipped: counts.duplicates_skipped,
             dead_letters: counts.dead_letters,
             by_format: counts.by_format.clone(),
+            alerts_raised: counts.alerts_by_source.values().sum(),
+            alerts_by_source: counts.alerts_by_source.clone(),
+            incidents: counts.incidents,
+            decisions: counts.decisions,
             elapsed_s,
             events_per_s: if elapsed_s > 0.0 {
                 counts.records_read as f64 / elapsed_s
@@ -105,6 +118,17 @@ impl RunSummary {
         for (format, count) in &self.by_format {
             println!("    {format:<20}{:>10}", thousands(*count));
         }
+        println!(
+            "  alerts raised         {:>10}",
+            thousands(self.alerts_raised)
+        );
+        for (source, count) in &self.alerts_by_source {
+            println!("    {source:<20}{:>10}", thousands(*count));
+        }
+        if self.incidents > 0 || self.decisions > 0 {
+            println!("  incidents             {:>10}", thousands(self.incidents));
+            println!("  decisions             {:>10}", thousands(self.decisions));
+        }
         if self.dead_letters > 0 {
             println!(
                 "  see why with: rampart dead-letters --run {} --data-dir {}",
@@ -119,7 +143,8 @@ impl RunSummary {
 pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
     let store = super::open_store(data_dir, config)?;
     let audit = crate::audit_log::open(data_dir)?;
-    let outcome = runner::run(&store, &audit, &args.input, args.format, config)?;
+    let detectors = detectors(data_dir, config, &audit)?;
+    let outcome = runner::run(&store, &audit, &args.input, args.format, config, &detectors)?;
     let summary = RunSummary::new(&outcome, data_dir);
     if json {
         print_json(&summary)
@@ -127,4 +152,22 @@ pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyh
         summary.print_human();
         Ok(())
     }
+}
+
+/// The per-event detectors of a run in `data_dir`: every signed model configured for
+/// scoring, each verified before it is loaded.
+pub fn detectors(
+    data_dir: &Path,
+    config: &Config,
+    audit: &dyn rampart_audit::AuditSink,
+) -> anyhow::Result<Detectors> {
+    let models = crate::models::configured_models(data_dir, &config.scoring, audit)?;
+    for model in &models {
+        tracing::info!(
+            model = model.name(),
+            version = model.version(),
+            "scoring with a verified model"
+        );
+    }
+    Ok(Detectors::new(models))
 }
