@@ -22,6 +22,24 @@ const FILES: [(&str, &[u8]); 4] = [
     (ATTRIBUTION, include_bytes!("../demo/ATTRIBUTION.md")),
 ];
 
+/// Labelled flows the demo trains its models on: lines 202–4,201 of NSL-KDD's
+/// `KDDTrain+_20Percent.txt`, disjoint from the 200 rows it scores.
+const TRAINING: (&str, &[u8]) = (
+    "nsl-kdd-train-4000.txt.gz",
+    include_bytes!("../demo/nsl-kdd-train-4000.txt.gz"),
+);
+
+/// Writes the demo's training flows into `dir/demo-training/` and returns their path.
+pub fn write_training(dir: &Path) -> anyhow::Result<PathBuf> {
+    let folder = dir.join("demo-training");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create `{}`", folder.display()))?;
+    let path = folder.join(TRAINING.0);
+    std::fs::write(&path, TRAINING.1)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(path)
+}
+
 /// Writes the bundled files into `dir/demo-input/` and returns the data files' paths
 /// (the attribution file is written beside them but not read as input).
 pub fn write_to(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

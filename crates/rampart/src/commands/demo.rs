@@ -6,7 +6,11 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 
+use rampart_core::{Alert, AlertSource};
+use rampart_store::Store;
+
 use crate::commands::run::RunSummary;
+use crate::commands::train::{FitOnArg, Kind, TrainArgs, TrainReport, train_and_publish};
 use crate::config::Config;
 use crate::output::print_json;
 
@@ -18,9 +22,14 @@ pub struct DemoArgs {}
 #[derive(Debug, Serialize)]
 struct DemoReport {
     data_dir: String,
+    models: Vec<TrainReport>,
     ingest: RunSummary,
+    top_alerts: Vec<Alert>,
     audit: AuditSummary,
 }
+
+/// How many scored alerts the demo shows with their explanations.
+const SHOWN_ALERTS: usize = 3;
 
 /// The audit log's state at the end of the demo.
 #[derive(Debug, Serialize)]
@@ -42,21 +51,53 @@ pub fn run(
         None => fresh_data_dir()?,
     };
     let inputs = crate::demo_data::write_to(&data_dir)?;
-    if !json {
-        println!("Rampart demo: data dir {}", data_dir.display());
-        println!("step 1/1  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows)");
-    }
+    let training = crate::demo_data::write_training(&data_dir)?;
     let store = super::open_store(&data_dir, config)?;
     let audit = crate::audit_log::open(&data_dir)?;
+    if !json {
+        println!("Rampart demo: data dir {}", data_dir.display());
+        println!(
+            "step 1/3  train and sign a threat scorer and an anomaly detector on 4,000 NSL-KDD flows"
+        );
+    }
+    let mut models = Vec::new();
+    for kind in [Kind::Scorer, Kind::Anomaly] {
+        let args = TrainArgs {
+            kind,
+            input: vec![training.clone()],
+            out: None,
+            replace: true,
+            format: None,
+            layout: None,
+            fit_on: FitOnArg::Normal,
+            held_out: 0.2,
+            seed: 0,
+            trees: None,
+        };
+        let report = train_and_publish(&args, &data_dir, config, &audit, false)?;
+        if !json {
+            report.print_human();
+        }
+        models.push(report);
+    }
+    if !json {
+        println!();
+        println!(
+            "step 2/3  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows) and score it with the verified models"
+        );
+    }
     let detectors = super::run::detectors(&data_dir, config, &audit)?;
     let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
+    let top_alerts = top_scored_alerts(&store)?;
     let verified = audit.verify().context("the audit log does not verify")?;
     let checkpoint = audit.checkpoint()?.to_note_text();
     if json {
         return print_json(&DemoReport {
             data_dir: data_dir.display().to_string(),
+            models,
             ingest,
+            top_alerts,
             audit: AuditSummary {
                 entries: verified.entries,
                 root_hash: hex::encode(verified.root),
@@ -66,6 +107,20 @@ pub fn run(
     }
     ingest.print_human();
     println!();
+    println!("the highest-scored alerts, with the exact contributions behind each score:");
+    for alert in &top_alerts {
+        println!("  {}", super::alerts::one_line(alert));
+        if let Some(e) = &alert.explanation {
+            for c in &e.contributions {
+                println!(
+                    "      {:>+9.4}  {} (input {})",
+                    c.contribution, c.feature, c.value
+                );
+            }
+        }
+    }
+    println!();
+    println!("step 3/3  verify the tamper-evident audit log");
     println!(
         "audit log verified: {} entries, root {}; latest signed checkpoint:",
         verified.entries,
@@ -76,10 +131,27 @@ pub fn run(
     }
     println!();
     println!("inspect it further:");
+    println!("  rampart alerts list --data-dir {}", data_dir.display());
     println!("  rampart runs --data-dir {}", data_dir.display());
     println!("  rampart dead-letters --data-dir {}", data_dir.display());
     println!("  rampart audit verify --data-dir {}", data_dir.display());
     Ok(())
+}
+
+/// The scorer alerts with the highest scores (ties by id), explanations included.
+fn top_scored_alerts(store: &dyn Store) -> anyhow::Result<Vec<Alert>> {
+    let mut alerts: Vec<Alert> = super::alerts::all_alerts(store, None)?
+        .into_iter()
+        .filter(|a| a.source == AlertSource::Scorer && a.explanation.is_some())
+        .collect();
+    alerts.sort_by(|a, b| {
+        b.score
+            .unwrap_or(0.0)
+            .total_cmp(&a.score.unwrap_or(0.0))
+            .then(a.id.to_string().cmp(&b.id.to_string()))
+    });
+    alerts.truncate(SHOWN_ALERTS);
+    Ok(alerts)
 }
 
 /// A new temporary folder that outlives the process, so later commands can inspect it.

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use rampart_audit::AuditSink;
 use rampart_core::Format;
 use rampart_ml::metrics::{ConfusionMatrix, Evaluation};
 use rampart_ml::model_file::ModelKind;
@@ -73,8 +74,9 @@ pub struct TrainArgs {
 
 /// The report of `rampart train`.
 #[derive(Debug, Serialize)]
-struct TrainReport {
-    model: String,
+pub struct TrainReport {
+    /// The model's name.
+    pub model: String,
     kind: &'static str,
     layout: String,
     rows: usize,
@@ -83,7 +85,8 @@ struct TrainReport {
     rows_unused: usize,
     events_skipped: BTreeMap<String, u64>,
     dead_letters: u64,
-    evaluation: Option<EvalFigures>,
+    /// The held-back evaluation.
+    pub evaluation: Option<EvalFigures>,
     published: Published,
     elapsed_s: f64,
 }
@@ -93,8 +96,10 @@ struct TrainReport {
 pub struct EvalFigures {
     rows: u64,
     positives: u64,
-    roc_auc: f64,
-    pr_auc: f64,
+    /// ROC-AUC.
+    pub roc_auc: f64,
+    /// Average precision.
+    pub pr_auc: f64,
     precision: f64,
     recall: f64,
     f1: f64,
@@ -138,6 +143,24 @@ impl EvalFigures {
 
 /// Runs `rampart train`.
 pub fn run(args: &TrainArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
+    let audit = crate::audit_log::open(data_dir)?;
+    let report = train_and_publish(args, data_dir, config, &audit, !json)?;
+    if json {
+        return print_json(&report);
+    }
+    report.print_human();
+    Ok(())
+}
+
+/// Trains the model `args` describe and publishes it signed; `progress` says what is being
+/// trained on stderr.
+pub fn train_and_publish(
+    args: &TrainArgs,
+    data_dir: &Path,
+    config: &Config,
+    audit: &dyn AuditSink,
+    progress: bool,
+) -> anyhow::Result<TrainReport> {
     let started = Instant::now();
     let started_on = chrono::Utc::now();
     anyhow::ensure!(
@@ -167,7 +190,7 @@ pub fn run(args: &TrainArgs, data_dir: &Path, config: &Config, json: bool) -> an
         options.anomaly.forest.n_trees = trees;
         options.scorer.gbdt.n_trees = trees;
     }
-    if !json {
+    if progress {
         eprintln!(
             "training {kind_name} `{name}` on {} {} rows…",
             thousands(rows.len() as u64),
@@ -184,18 +207,17 @@ pub fn run(args: &TrainArgs, data_dir: &Path, config: &Config, json: bool) -> an
         "forest": options.anomaly,
         "gbdt": options.scorer.gbdt,
     });
-    let audit = crate::audit_log::open(data_dir)?;
     let published = models::publish(
         &out,
         &trained.model,
         data_dir,
-        &audit,
+        audit,
         parameters,
         input.datasets,
         started_on,
         args.replace,
     )?;
-    let report = TrainReport {
+    Ok(TrainReport {
         model: name,
         kind: kind_name,
         layout: rows.layout.clone(),
@@ -208,16 +230,12 @@ pub fn run(args: &TrainArgs, data_dir: &Path, config: &Config, json: bool) -> an
         evaluation: trained.evaluation.as_ref().map(EvalFigures::from),
         published,
         elapsed_s: started.elapsed().as_secs_f64(),
-    };
-    if json {
-        return print_json(&report);
-    }
-    report.print_human();
-    Ok(())
+    })
 }
 
 impl TrainReport {
-    fn print_human(&self) {
+    /// Prints what was trained, its held-back evaluation and where it was published.
+    pub fn print_human(&self) {
         let report = self;
         println!(
             "trained {} `{}` on {} of {} {} rows in {:.1} s",
