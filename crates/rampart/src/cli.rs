@@ -72,6 +72,14 @@ pub enum Command {
     /// List and show alerts with their explanations.
     #[command(subcommand)]
     Alerts(commands::alerts::AlertsCommand),
+    /// List, show and explain incidents.
+    #[command(subcommand)]
+    Incidents(commands::incidents::IncidentsCommand),
+    /// List decisions; approve or reject the ones that wait for approval.
+    #[command(subcommand)]
+    Decisions(commands::decisions::DecisionsCommand),
+    /// Write an incident's narrative (deterministic, or with `--llm` through the guarded LLM).
+    Narrate(commands::narrate::NarrateArgs),
     /// Train an anomaly detector or a threat scorer on labelled flows; publishes it signed.
     Train(commands::train::TrainArgs),
     /// Evaluate a signed model on labelled flows.
@@ -88,4 +96,7 @@ pub enum Command {
     Config(commands::config::ConfigCommand),
     /// Rotate and list the keys that encrypt sensitive fields at rest.
     Keys(commands::keys::KeysArgs),
+    /// Scan text for prompt injection; retrain and evaluate the injection detector.
+    #[command(subcommand)]
+    Guard(commands::guard::GuardCommand),
 }

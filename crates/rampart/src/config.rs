@@ -21,8 +21,20 @@ pub struct Config {
     pub runner: RunnerConfig,
     /// `[protection]`: encryption at rest of sensitive fields.
     pub protection: crate::protection::ProtectionConfig,
+    /// `[detect]`: which Sigma rules run.
+    pub detect: crate::detection::DetectConfig,
+    /// `[enrich]`: threat intel and the asset inventory.
+    pub enrich: crate::detection::EnrichConfig,
     /// `[scoring]`: which signed models score events.
     pub scoring: crate::models::ScoringConfig,
+    /// `[correlate]`: how alerts become incidents and how entity risk is weighed.
+    pub correlate: rampart_correlate::CorrelateConfig,
+    /// `[decide]`: which policies decide and what executes their actions.
+    pub decide: crate::response::DecideConfig,
+    /// `[narrate]`: the optional LLM renderer (the deterministic one is always there). Not
+    /// printed by `config show`: it may hold an API key.
+    #[serde(skip_serializing)]
+    pub narrate: rampart_narrate::LlmConfig,
 }
 
 /// `[runner]`: how the pipeline is spread over threads.
@@ -95,11 +107,15 @@ impl Config {
 }
 
 /// Variables that configure the CLI itself rather than a config section.
-const CLI_VARIABLES: [&str; 4] = [
+const CLI_VARIABLES: [&str; 7] = [
     "RAMPART_CONFIG",
     "RAMPART_DATA_DIR",
     "RAMPART_LOG",
     "RAMPART_SHARED_DATA",
+    // The LLM renderer's endpoint, model and key (`[narrate]` takes them from here too).
+    "RAMPART_LLM_ENDPOINT",
+    "RAMPART_LLM_MODEL",
+    "RAMPART_LLM_API_KEY",
 ];
 
 /// Applies `RAMPART_<SECTION>__<KEY>=value` overrides. Values are parsed as TOML values

@@ -11,6 +11,7 @@ mod detection;
 mod models;
 mod output;
 mod protection;
+mod response;
 mod runner;
 
 use std::io::IsTerminal as _;
@@ -21,6 +22,7 @@ use clap::Parser as _;
 use crate::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     init_logging(cli.global.log_format, &cli.global.log);
     match commands::dispatch(&cli) {
@@ -43,4 +45,22 @@ fn init_logging(format: LogFormat, filter: &str) {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// `rampart … | head` closes stdout early; printing then fails. Like other command-line tools,
+/// end quietly with the shell's code for SIGPIPE instead of reporting a panic.
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

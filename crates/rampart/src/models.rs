@@ -92,7 +92,7 @@ pub fn read_events(
 }
 
 /// Regular files under `path` (itself when it is a file), sorted.
-fn files_under(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn files_under(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }

@@ -23,6 +23,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::detection::Detectors;
+use crate::response::Responder;
 
 /// What the parse workers hand to the writer.
 struct Parsed {
@@ -38,6 +39,8 @@ pub struct RunOutcome {
     pub run: RunRecord,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// What the response stage did.
+    pub response: crate::response::ResponseSummary,
 }
 
 /// Runs ingestion over `inputs` into `store`, recording the run.
@@ -48,6 +51,7 @@ pub fn run(
     format: Option<Format>,
     config: &Config,
     detectors: &Detectors,
+    mut responder: Responder<'_>,
 ) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
     for input in inputs {
@@ -97,7 +101,15 @@ pub fn run(
         drop(batch_rx);
         drop(parsed_tx);
 
-        let written = write_all(store, &mut run, &parsed_rx, config, &progress);
+        let written = write_all(
+            store,
+            &mut run,
+            &parsed_rx,
+            config,
+            &progress,
+            detectors,
+            &mut responder,
+        );
         // Unblock the framing thread if the writer stopped early.
         drop(parsed_rx);
         let read = reader
@@ -108,6 +120,13 @@ pub fn run(
         Ok(())
     });
     progress.finish();
+    // Incidents still open when the input ends are closed, decided and narrated now.
+    let result = result.and_then(|()| {
+        let response = responder.finish()?;
+        run.counts.incidents = response.incidents;
+        run.counts.decisions = response.decisions;
+        Ok(response)
+    });
     run.finished_at = Some(chrono::Utc::now());
     store
         .update_run(&run)
@@ -120,7 +139,7 @@ pub fn run(
             serde_json::json!({ "counts": run.counts, "ok": result.is_ok() }),
         ))
         .context("cannot write the run's end to the audit log")?;
-    result?;
+    let response = result?;
     anyhow::ensure!(
         run.counts.is_balanced(),
         "internal error: run counts do not add up: {:?}",
@@ -128,7 +147,11 @@ pub fn run(
     );
     let elapsed = started.elapsed();
     info!(run = %run.id, records = run.counts.records_read, secs = elapsed.as_secs_f64(), "run finished");
-    Ok(RunOutcome { run, elapsed })
+    Ok(RunOutcome {
+        run,
+        elapsed,
+        response,
+    })
 }
 
 fn parse_worker(rx: &Receiver<Delivery>, tx: &Sender<Parsed>, detectors: &Detectors) {
@@ -178,7 +201,11 @@ fn write_all(
     rx: &Receiver<Parsed>,
     config: &Config,
     progress: &Progress,
+    detectors: &Detectors,
+    responder: &mut Responder<'_>,
 ) -> anyhow::Result<()> {
+    // Correlation rules keep state across events, so they run here, in the one writer thread.
+    let mut correlators = detectors.correlators();
     let mut pending = Pending {
         items: Vec::with_capacity(config.runner.write_batch_records),
         alerts: Vec::new(),
@@ -192,11 +219,18 @@ fn write_all(
                 .or_default() += 1;
         }
         run.counts.records_read += parsed.items.len() as u64;
+        for item in &parsed.items {
+            if let Ingested::Event(event) = item {
+                for correlator in &mut correlators {
+                    pending.alerts.extend(correlator.observe(event));
+                }
+            }
+        }
         pending.items.extend(parsed.items);
         pending.alerts.extend(parsed.alerts);
         progress.advance(parsed.bytes, run.counts.records_read);
         if pending.items.len() >= config.runner.write_batch_records {
-            flush(store, run, &mut pending)?;
+            flush(store, run, &mut pending, responder)?;
         }
         if last_update.elapsed() >= Duration::from_secs(1) {
             store
@@ -205,7 +239,13 @@ fn write_all(
             last_update = Instant::now();
         }
     }
-    flush(store, run, &mut pending)
+    for correlator in &mut correlators {
+        pending.alerts.extend(correlator.flush());
+    }
+    for alert in &mut pending.alerts {
+        detectors.name_tactics(alert);
+    }
+    flush(store, run, &mut pending, responder)
 }
 
 /// Records and alerts waiting for the next store transaction.
@@ -216,7 +256,12 @@ struct Pending {
 
 /// Stores the pending records, then the alerts that cite them, so a stored alert never
 /// points at an event that is not stored.
-fn flush(store: &dyn Store, run: &mut RunRecord, pending: &mut Pending) -> anyhow::Result<()> {
+fn flush(
+    store: &dyn Store,
+    run: &mut RunRecord,
+    pending: &mut Pending,
+    responder: &mut Responder<'_>,
+) -> anyhow::Result<()> {
     if !pending.items.is_empty() {
         let outcome = store
             .write_batch(run.id, &pending.items)
@@ -242,6 +287,7 @@ fn flush(store: &dyn Store, run: &mut RunRecord, pending: &mut Pending) -> anyho
                     .or_default() += outcome.inserted;
             }
         }
+        responder.observe(&pending.alerts)?;
         pending.alerts.clear();
     }
     Ok(())

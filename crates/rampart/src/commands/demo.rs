@@ -86,8 +86,9 @@ pub fn run(
             "step 2/3  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows) and score it with the verified models"
         );
     }
-    let detectors = super::run::detectors(&data_dir, config, &audit)?;
-    let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors)?;
+    let (detectors, _) = crate::detection::Detectors::build(&data_dir, config, &store, &audit)?;
+    let responder = crate::response::Responder::new(&data_dir, config, &detectors, &store, &audit)?;
+    let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors, responder)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
     let top_alerts = top_scored_alerts(&store)?;
     let verified = audit.verify().context("the audit log does not verify")?;

@@ -4,10 +4,14 @@ pub mod alerts;
 pub mod audit;
 pub mod config;
 pub mod dead_letters;
+pub mod decisions;
 pub mod demo;
 pub mod explain;
+pub mod incidents;
+pub mod guard;
 pub mod keys;
 pub mod model;
+pub mod narrate;
 pub mod run;
 pub mod runs;
 pub mod train;
@@ -39,12 +43,17 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(command) => {
             alerts::run(command, &global.data_dir(), &config()?, global.json)
         }
+        Command::Incidents(command) => incidents::run(command, &global.data_dir(), &config()?, global.json),
+        Command::Decisions(command) => decisions::run(command, &global.data_dir(), &config()?, global.json),
+        Command::Narrate(args) => narrate::run(args, &global.data_dir(), &config()?, global.json),
         Command::Train(args) => train::run(args, &global.data_dir(), &config()?, global.json),
         Command::Eval(args) => train::eval(args, &global.data_dir(), &config()?, global.json),
         Command::Trust(args) => trust::run(args, &global.data_dir(), global.json),
         Command::Audit(command) => audit::run(command, &global.data_dir(), global.json),
         Command::Config(command) => config::run(command, global.config.as_deref()),
         Command::Keys(args) => keys::run(args, &global.data_dir(), global.json),
+        // Its own exit code: `--fail-on-flag` exits 3 when something was flagged.
+        Command::Guard(command) => return guard::run(command, global.json),
     }
     .map(|()| ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::detection::Detectors;
+use crate::response::Responder;
 use crate::output::{print_json, thousands};
 use crate::runner::{self, RunOutcome};
 
@@ -143,8 +144,17 @@ impl RunSummary {
 pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
     let store = super::open_store(data_dir, config)?;
     let audit = crate::audit_log::open(data_dir)?;
-    let detectors = detectors(data_dir, config, &audit)?;
-    let outcome = runner::run(&store, &audit, &args.input, args.format, config, &detectors)?;
+    let (detectors, _) = Detectors::build(data_dir, config, &store, &audit)?;
+    let responder = Responder::new(data_dir, config, &detectors, &store, &audit)?;
+    let outcome = runner::run(
+        &store,
+        &audit,
+        &args.input,
+        args.format,
+        config,
+        &detectors,
+        responder,
+    )?;
     let summary = RunSummary::new(&outcome, data_dir);
     if json {
         print_json(&summary)
@@ -154,20 +164,3 @@ pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyh
     }
 }
 
-/// The per-event detectors of a run in `data_dir`: every signed model configured for
-/// scoring, each verified before it is loaded.
-pub fn detectors(
-    data_dir: &Path,
-    config: &Config,
-    audit: &dyn rampart_audit::AuditSink,
-) -> anyhow::Result<Detectors> {
-    let models = crate::models::configured_models(data_dir, &config.scoring, audit)?;
-    for model in &models {
-        tracing::info!(
-            model = model.name(),
-            version = model.version(),
-            "scoring with a verified model"
-        );
-    }
-    Ok(Detectors::new(models))
-}

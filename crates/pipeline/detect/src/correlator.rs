@@ -1,0 +1,1142 @@
+//! Streaming evaluation of correlation rules in event time.
+//!
+//! Events arrive roughly in time order. Matches of the rules that feed correlations wait in a
+//! reorder buffer until the watermark (the latest event time seen minus the out-of-order
+//! tolerance) passes them, and are then applied in exact time order, so events up to the
+//! tolerance late give the same alerts as sorted input; matches later than that are counted
+//! and dropped. State is bounded: groups per correlation, entries per window and events per
+//! alert are capped, and groups whose windows have passed the watermark are dropped.
+//!
+//! Window semantics: conditions with only lower bounds (`gt`, `gte`) use a sliding window
+//! and fire as soon as the matches of the last `timespan` satisfy them, after which the
+//! group starts afresh; conditions with an upper bound (`lt`, `lte`, `eq`) can only be
+//! decided when a window is complete, so they use a window that opens at a group's first
+//! match and is evaluated when it closes (a later match, the watermark, or [`Correlator::flush`]).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rampart_core::{Alert, AlertSource, EntityRef, Event, EventId};
+use serde::{Deserialize, Serialize};
+
+use crate::alert;
+use crate::correlation::{CorrelationRule, Kind, MAX_CHAIN, Source};
+use crate::detection::{EventView, parse_number};
+use crate::ruleset::{EventKey, RuleSet};
+
+/// Limits and tolerances of a [`Correlator`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelatorOptions {
+    /// How late (in event time, milliseconds) an event may arrive and still be correlated
+    /// exactly. Default 60 000 (one minute).
+    pub out_of_order_ms: i64,
+    /// Most groups kept per correlation rule. Default 100 000.
+    pub max_groups: usize,
+    /// Most matches kept per group window. Default 10 000.
+    pub max_window: usize,
+    /// Most event ids listed in one correlation alert. Default 1 000.
+    pub max_alert_events: usize,
+}
+
+impl Default for CorrelatorOptions {
+    fn default() -> Self {
+        Self {
+            out_of_order_ms: 60_000,
+            max_groups: 100_000,
+            max_window: 10_000,
+            max_alert_events: 1_000,
+        }
+    }
+}
+
+/// What a [`Correlator`] has seen and dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrelatorStats {
+    /// Events observed.
+    pub events: u64,
+    /// Matches of rules that feed correlations.
+    pub matches: u64,
+    /// Matches dropped because they arrived later than the out-of-order tolerance.
+    pub late: u64,
+    /// Matching events without a timestamp (cannot be placed in a window).
+    pub untimed: u64,
+    /// Matches dropped because a correlation had [`CorrelatorOptions::max_groups`] groups.
+    pub group_overflow: u64,
+    /// Old matches dropped from windows over [`CorrelatorOptions::max_window`].
+    pub window_overflow: u64,
+    /// Correlation alerts raised.
+    pub alerts: u64,
+}
+
+/// One contribution to a window: a rule match, or an inner correlation's alert.
+#[derive(Debug, Clone)]
+struct Entry {
+    time: DateTime<Utc>,
+    /// Event time of the earliest event behind it (an inner correlation's first event).
+    first: DateTime<Utc>,
+    events: Arc<Vec<EventId>>,
+    entities: Arc<Vec<EntityRef>>,
+    /// Values of the correlation fields, by index into the rule set's correlation field names.
+    fields: Arc<Vec<Option<String>>>,
+}
+
+/// A match waiting in the reorder buffer.
+#[derive(Debug)]
+struct Pending {
+    time: DateTime<Utc>,
+    seq: u64,
+    rule: usize,
+    entry: Entry,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// The state of one group of one correlation.
+#[derive(Debug, Clone)]
+enum GroupState {
+    /// Counting and metric types: the window's entries with their values.
+    Window(VecDeque<(Entry, Option<String>)>),
+    /// `temporal`: per referenced rule, its entries within the timespan.
+    Temporal(Vec<VecDeque<Entry>>),
+    /// `temporal_ordered`: per position, the latest chain of entries that reaches it in order.
+    Ordered(Vec<Option<Vec<Entry>>>),
+}
+
+impl GroupState {
+    fn new(rule: &CorrelationRule) -> Self {
+        match rule.kind {
+            Kind::Temporal => Self::Temporal(vec![VecDeque::new(); rule.sources.len()]),
+            Kind::TemporalOrdered => Self::Ordered(vec![None; rule.sources.len()]),
+            _ => Self::Window(VecDeque::new()),
+        }
+    }
+
+    /// The newest event time held, if any.
+    fn newest(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Window(entries) => entries.back().map(|(e, _)| e.time),
+            Self::Temporal(queues) => queues.iter().filter_map(|q| q.back().map(|e| e.time)).max(),
+            Self::Ordered(chains) => chains
+                .iter()
+                .flatten()
+                .filter_map(|chain| chain.last().map(|e| e.time))
+                .max(),
+        }
+    }
+
+    fn oldest(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Window(entries) => entries.front().map(|(e, _)| e.first),
+            Self::Temporal(queues) => queues
+                .iter()
+                .filter_map(|q| q.front().map(|e| e.first))
+                .min(),
+            Self::Ordered(chains) => chains
+                .iter()
+                .flatten()
+                .filter_map(|chain| chain.first().map(|e| e.first))
+                .min(),
+        }
+    }
+}
+
+/// Evaluates the correlation rules of a [`RuleSet`] over a stream of events in event time.
+///
+/// Feed every event once with [`Correlator::observe`] (in roughly time order), then call
+/// [`Correlator::flush`] at the end of input. Single-thread by design: correlation needs one
+/// ordered view of the stream; the rule set itself stays shared.
+#[derive(Debug)]
+pub struct Correlator {
+    rules: Arc<RuleSet>,
+    options: CorrelatorOptions,
+    /// Rules that feed correlations, and which (correlation, position) pairs consume each,
+    /// positions in descending order (see `apply_ordered`).
+    consumers: HashMap<usize, Vec<(usize, usize)>>,
+    /// Per correlation, which (parent correlation, position) pairs consume its alerts.
+    parents: Vec<Vec<(usize, usize)>>,
+    feeding: Vec<usize>,
+    buffer: BinaryHeap<Reverse<Pending>>,
+    seq: u64,
+    newest: Option<DateTime<Utc>>,
+    released: Option<DateTime<Utc>>,
+    states: Vec<HashMap<String, GroupState>>,
+    since_sweep: u64,
+    stats: CorrelatorStats,
+}
+
+/// How many released matches between sweeps of expired groups.
+const SWEEP_EVERY: u64 = 4096;
+
+impl Correlator {
+    /// A correlator over the correlation rules of `rules`, with default options.
+    pub fn new(rules: Arc<RuleSet>) -> Self {
+        Self::with_options(rules, CorrelatorOptions::default())
+    }
+
+    /// A correlator with explicit limits.
+    pub fn with_options(rules: Arc<RuleSet>, options: CorrelatorOptions) -> Self {
+        let mut consumers: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+        let mut parents = vec![Vec::new(); rules.correlations.len()];
+        for (c, correlation) in rules.correlations.iter().enumerate() {
+            for (position, source) in correlation.sources.iter().enumerate() {
+                match *source {
+                    Source::Rule(r) => consumers.entry(r).or_default().push((c, position)),
+                    Source::Correlation(inner) => {
+                        if let Some(list) = parents.get_mut(inner) {
+                            list.push((c, position));
+                        }
+                    }
+                }
+            }
+        }
+        for list in consumers.values_mut().chain(parents.iter_mut()) {
+            list.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        }
+        let mut feeding: Vec<usize> = consumers.keys().copied().collect();
+        feeding.sort_unstable();
+        let states = vec![HashMap::new(); rules.correlations.len()];
+        Self {
+            rules,
+            options,
+            consumers,
+            parents,
+            feeding,
+            buffer: BinaryHeap::new(),
+            seq: 0,
+            newest: None,
+            released: None,
+            states,
+            since_sweep: 0,
+            stats: CorrelatorStats::default(),
+        }
+    }
+
+    /// What has been seen and dropped so far.
+    pub fn stats(&self) -> &CorrelatorStats {
+        &self.stats
+    }
+
+    /// Observes one event: matches it against the rules that feed correlations and returns
+    /// the correlation alerts that became certain (those whose matches the watermark passed).
+    pub fn observe(&mut self, event: &Event) -> Vec<Alert> {
+        self.stats.events += 1;
+        if self.feeding.is_empty() {
+            return Vec::new();
+        }
+        let key = EventKey::of(event);
+        let mut view = EventView::new(event, &self.rules.table);
+        let mut matched = Vec::new();
+        for &index in &self.feeding {
+            let Some(rule) = self.rules.rules.get(index) else {
+                continue;
+            };
+            if rule.routes.iter().any(|route| key.admits(route, event))
+                && view.matches(&rule.detection)
+            {
+                matched.push(index);
+            }
+        }
+        if matched.is_empty() {
+            return Vec::new();
+        }
+        let Some(time) = event.ecs.timestamp else {
+            self.stats.untimed += 1;
+            return Vec::new();
+        };
+        let entities = Arc::new(alert::entities(event));
+        let events = Arc::new(vec![event.id]);
+        for rule in matched {
+            self.stats.matches += 1;
+            if self.released.is_some_and(|released| time < released) {
+                self.stats.late += 1;
+                continue;
+            }
+            let fields = self
+                .rules
+                .correlation_fields
+                .by_rule
+                .get(&rule)
+                .map(|ids| ids.iter().map(|&id| view.first_value(id)).collect())
+                .unwrap_or_default();
+            self.seq += 1;
+            self.buffer.push(Reverse(Pending {
+                time,
+                seq: self.seq,
+                rule,
+                entry: Entry {
+                    time,
+                    first: time,
+                    events: Arc::clone(&events),
+                    entities: Arc::clone(&entities),
+                    fields: Arc::new(fields),
+                },
+            }));
+        }
+        if self.newest.is_none_or(|newest| time > newest) {
+            self.newest = Some(time);
+        }
+        let watermark = self
+            .newest
+            .map(|newest| newest - TimeDelta::milliseconds(self.options.out_of_order_ms));
+        self.release(watermark)
+    }
+
+    /// Ends the input: applies every buffered match and decides every open window.
+    pub fn flush(&mut self) -> Vec<Alert> {
+        let mut alerts = self.release(None);
+        for c in 0..self.states.len() {
+            let groups: Vec<String> = self
+                .states
+                .get(c)
+                .map(|groups| groups.keys().cloned().collect())
+                .unwrap_or_default();
+            let mut sorted = groups;
+            sorted.sort();
+            for group in sorted {
+                if let Some(state) = self.states.get_mut(c).and_then(|g| g.remove(&group)) {
+                    self.close(c, &group, state, &mut alerts, 0);
+                }
+            }
+        }
+        alerts
+    }
+
+    /// Applies buffered matches up to `watermark` (all of them when `None`), in time order.
+    fn release(&mut self, watermark: Option<DateTime<Utc>>) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        while let Some(Reverse(top)) = self.buffer.peek() {
+            if watermark.is_some_and(|w| top.time > w) {
+                break;
+            }
+            let Some(Reverse(pending)) = self.buffer.pop() else {
+                break;
+            };
+            self.released = Some(pending.time);
+            let consumers = self
+                .consumers
+                .get(&pending.rule)
+                .cloned()
+                .unwrap_or_default();
+            for (c, position) in consumers {
+                self.apply(c, position, pending.entry.clone(), &mut alerts, 0);
+            }
+            self.since_sweep += 1;
+            if self.since_sweep >= SWEEP_EVERY {
+                self.since_sweep = 0;
+                self.sweep(pending.time, &mut alerts);
+            }
+        }
+        if let Some(watermark) = watermark
+            && self.since_sweep > 0
+            && self.buffer.is_empty()
+        {
+            // Nothing pending: windows that closed before the watermark can be decided.
+            self.sweep(watermark, &mut alerts);
+        }
+        alerts
+    }
+
+    /// Closes windows that ended before `now` and drops groups with nothing left in reach.
+    fn sweep(&mut self, now: DateTime<Utc>, alerts: &mut Vec<Alert>) {
+        self.since_sweep = 0;
+        for c in 0..self.states.len() {
+            let Some(rule) = self.rules.correlations.get(c) else {
+                continue;
+            };
+            let span = TimeDelta::milliseconds(rule.timespan_ms);
+            let tumbling = rule.tumbling();
+            let Some(groups) = self.states.get_mut(c) else {
+                continue;
+            };
+            let expired: Vec<String> = groups
+                .iter()
+                .filter(|(_, state)| {
+                    if tumbling {
+                        state.oldest().is_none_or(|oldest| oldest + span < now)
+                    } else {
+                        state.newest().is_none_or(|newest| newest + span < now)
+                    }
+                })
+                .map(|(group, _)| group.clone())
+                .collect();
+            let mut expired = expired;
+            expired.sort();
+            for group in expired {
+                if let Some(state) = self.states.get_mut(c).and_then(|g| g.remove(&group))
+                    && tumbling
+                {
+                    self.close(c, &group, state, alerts, 0);
+                }
+            }
+        }
+    }
+
+    fn group_key(&self, c: usize, position: usize, entry: &Entry) -> Option<String> {
+        let rule = self.rules.correlations.get(c)?;
+        let fields = rule.group_fields.get(position)?;
+        let mut key = String::new();
+        for (i, &field) in fields.iter().enumerate() {
+            if i > 0 {
+                key.push('\u{1f}');
+            }
+            if let Some(Some(value)) = entry.fields.get(field) {
+                key.push_str(&value.to_lowercase());
+            }
+        }
+        Some(key)
+    }
+
+    fn apply(
+        &mut self,
+        c: usize,
+        position: usize,
+        entry: Entry,
+        alerts: &mut Vec<Alert>,
+        depth: usize,
+    ) {
+        if depth > MAX_CHAIN {
+            return;
+        }
+        let rules = Arc::clone(&self.rules);
+        let Some(rule) = rules.correlations.get(c) else {
+            return;
+        };
+        let Some(group) = self.group_key(c, position, &entry) else {
+            return;
+        };
+        let value = rule.value_field.as_ref().and_then(|fields| {
+            let field = *fields.get(position)?;
+            entry.fields.get(field).cloned().flatten()
+        });
+        let span = TimeDelta::milliseconds(rule.timespan_ms);
+        let Some(groups) = self.states.get_mut(c) else {
+            return;
+        };
+        if !groups.contains_key(&group) && groups.len() >= self.options.max_groups {
+            self.sweep(entry.time, alerts);
+            let full = self
+                .states
+                .get(c)
+                .is_none_or(|groups| groups.len() >= self.options.max_groups);
+            if full {
+                self.stats.group_overflow += 1;
+                return;
+            }
+        }
+        let Some(groups) = self.states.get_mut(c) else {
+            return;
+        };
+        let mut state = groups
+            .remove(&group)
+            .unwrap_or_else(|| GroupState::new(rule));
+        let fired = match &mut state {
+            GroupState::Window(window) => {
+                self.apply_window(rule, c, &group, window, entry, value, span, alerts, depth)
+            }
+            GroupState::Temporal(queues) => {
+                self.apply_temporal(rule, queues, position, &entry, span)
+            }
+            GroupState::Ordered(chains) => apply_ordered(chains, position, entry, span),
+        };
+        let keep = match &state {
+            GroupState::Window(w) => !w.is_empty(),
+            GroupState::Temporal(q) => q.iter().any(|q| !q.is_empty()),
+            GroupState::Ordered(chains) => chains.iter().any(Option::is_some),
+        };
+        if keep && let Some(groups) = self.states.get_mut(c) {
+            groups.insert(group.clone(), state);
+        }
+        if let Some(entries) = fired {
+            self.fire(c, &group, &entries, alerts, depth);
+        }
+    }
+
+    /// A counting or metric window takes an entry; returns the entries of a firing window.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the state of one group, borrowed apart"
+    )]
+    fn apply_window(
+        &mut self,
+        rule: &CorrelationRule,
+        c: usize,
+        group: &str,
+        window: &mut VecDeque<(Entry, Option<String>)>,
+        entry: Entry,
+        value: Option<String>,
+        span: TimeDelta,
+        alerts: &mut Vec<Alert>,
+        depth: usize,
+    ) -> Option<Vec<Entry>> {
+        if rule.tumbling() {
+            let closes = window
+                .front()
+                .is_some_and(|(first, _)| entry.time > first.first + span);
+            if closes {
+                let done = GroupState::Window(std::mem::take(window));
+                self.close(c, group, done, alerts, depth);
+            }
+            window.push_back((entry, value));
+            self.cap(window);
+            return None;
+        }
+        let now = entry.time;
+        window.push_back((entry, value));
+        while window
+            .front()
+            .is_some_and(|(first, _)| first.first < now - span)
+        {
+            window.pop_front();
+        }
+        self.cap(window);
+        let metric = metric(rule, window.iter());
+        metric
+            .is_some_and(|m| rule.holds(m))
+            .then(|| window.drain(..).map(|(e, _)| e).collect())
+    }
+
+    /// A `temporal` group takes an entry; fires when enough referenced rules matched within
+    /// the timespan (all of them unless the condition says otherwise).
+    fn apply_temporal(
+        &mut self,
+        rule: &CorrelationRule,
+        queues: &mut [VecDeque<Entry>],
+        position: usize,
+        entry: &Entry,
+        span: TimeDelta,
+    ) -> Option<Vec<Entry>> {
+        if let Some(queue) = queues.get_mut(position) {
+            queue.push_back(entry.clone());
+            if queue.len() > self.options.max_window {
+                queue.pop_front();
+                self.stats.window_overflow += 1;
+            }
+        }
+        for queue in queues.iter_mut() {
+            while queue.front().is_some_and(|e| e.first < entry.time - span) {
+                queue.pop_front();
+            }
+        }
+        let present = queues.iter().filter(|q| !q.is_empty()).count();
+        let holds = if rule.bounds.is_empty() {
+            present == queues.len()
+        } else {
+            rule.holds(present as f64)
+        };
+        if !holds {
+            return None;
+        }
+        let mut entries: Vec<Entry> = queues.iter_mut().flat_map(|q| q.drain(..)).collect();
+        entries.sort_by_key(|e| e.time);
+        Some(entries)
+    }
+
+    fn cap(&mut self, window: &mut VecDeque<(Entry, Option<String>)>) {
+        while window.len() > self.options.max_window {
+            window.pop_front();
+            self.stats.window_overflow += 1;
+        }
+    }
+
+    /// Decides a tumbling window that is complete.
+    fn close(
+        &mut self,
+        c: usize,
+        group: &str,
+        state: GroupState,
+        alerts: &mut Vec<Alert>,
+        depth: usize,
+    ) {
+        let rules = Arc::clone(&self.rules);
+        let Some(rule) = rules.correlations.get(c) else {
+            return;
+        };
+        if !rule.tumbling() {
+            return;
+        }
+        if let GroupState::Window(window) = state
+            && metric(rule, window.iter()).is_some_and(|m| rule.holds(m))
+        {
+            let entries: Vec<Entry> = window.into_iter().map(|(e, _)| e).collect();
+            self.fire(c, group, &entries, alerts, depth);
+        }
+    }
+
+    fn fire(
+        &mut self,
+        c: usize,
+        group: &str,
+        entries: &[Entry],
+        alerts: &mut Vec<Alert>,
+        depth: usize,
+    ) {
+        let rules = Arc::clone(&self.rules);
+        let Some(rule) = rules.correlations.get(c) else {
+            return;
+        };
+        let mut events = Vec::new();
+        let mut seen = HashSet::new();
+        let mut entities = Vec::new();
+        for entry in entries {
+            for id in entry.events.iter() {
+                if events.len() < self.options.max_alert_events && seen.insert(*id) {
+                    events.push(*id);
+                }
+            }
+            for entity in entry.entities.iter() {
+                if !entities.contains(entity) {
+                    entities.push(entity.clone());
+                }
+            }
+        }
+        entities.sort();
+        let first = entries.iter().map(|e| e.first).min();
+        let last = entries.iter().map(|e| e.time).max();
+        if rule.generate {
+            self.stats.alerts += 1;
+            alerts.push(Alert {
+                id: alert::correlation_id(&rule.info.id, group, &events),
+                source: AlertSource::Correlation,
+                rule_id: rule.info.id.clone(),
+                title: rule.info.title.clone(),
+                level: rule.info.level,
+                score: None,
+                techniques: rule.info.techniques.clone(),
+                tactics: rule.info.tactics.clone(),
+                entities: entities.clone(),
+                event_ids: events.clone(),
+                first_seen: first,
+                last_seen: last,
+                explanation: None,
+            });
+        }
+        let parents = self.parents.get(c).cloned().unwrap_or_default();
+        if parents.is_empty() {
+            return;
+        }
+        let (Some(first), Some(last)) = (first, last) else {
+            return;
+        };
+        // An inner correlation's alert enters its parents as one entry at its last event's
+        // time, carrying the field values of that last event.
+        let fields = entries
+            .iter()
+            .max_by_key(|e| e.time)
+            .map(|e| Arc::clone(&e.fields))
+            .unwrap_or_default();
+        let entry = Entry {
+            time: last,
+            first,
+            events: Arc::new(events),
+            entities: Arc::new(entities),
+            fields,
+        };
+        for (parent, position) in parents {
+            self.apply(parent, position, entry.clone(), alerts, depth + 1);
+        }
+    }
+}
+
+/// A `temporal_ordered` group takes an entry at `position`: it extends the chain that reached
+/// the previous position within the timespan; the chain that reaches the last position fires.
+fn apply_ordered(
+    chains: &mut [Option<Vec<Entry>>],
+    position: usize,
+    entry: Entry,
+    span: TimeDelta,
+) -> Option<Vec<Entry>> {
+    let extended = if position == 0 {
+        Some(vec![entry])
+    } else {
+        chains
+            .get(position - 1)
+            .cloned()
+            .flatten()
+            .filter(|chain| {
+                chain
+                    .first()
+                    .is_some_and(|start| entry.time - start.first <= span)
+            })
+            .map(|mut chain| {
+                chain.push(entry);
+                chain
+            })
+    }?;
+    if position + 1 == chains.len() {
+        for chain in chains.iter_mut() {
+            *chain = None;
+        }
+        Some(extended)
+    } else {
+        if let Some(slot) = chains.get_mut(position) {
+            *slot = Some(extended);
+        }
+        None
+    }
+}
+
+/// The metric a counting or metric correlation compares with its bounds.
+fn metric<'a>(
+    rule: &CorrelationRule,
+    window: impl Iterator<Item = &'a (Entry, Option<String>)>,
+) -> Option<f64> {
+    match rule.kind {
+        Kind::EventCount => Some(window.count() as f64),
+        Kind::ValueCount => {
+            let distinct: HashSet<String> = window
+                .filter_map(|(_, value)| value.as_ref())
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_lowercase())
+                .collect();
+            Some(distinct.len() as f64)
+        }
+        Kind::ValueSum | Kind::ValueAvg | Kind::ValuePercentile => {
+            let mut numbers: Vec<f64> = window
+                .filter_map(|(_, value)| value.as_deref().and_then(parse_number))
+                .collect();
+            if numbers.is_empty() {
+                return None;
+            }
+            let sum: f64 = numbers.iter().sum();
+            match rule.kind {
+                Kind::ValueSum => Some(sum),
+                Kind::ValueAvg => Some(sum / numbers.len() as f64),
+                _ => {
+                    numbers.sort_by(f64::total_cmp);
+                    // Nearest-rank percentile.
+                    // Nearest rank: the smallest value with at least `percentile` % of the
+                    // values at or below it. Counted without float-to-int casts.
+                    let wanted = rule.percentile / 100.0 * numbers.len() as f64;
+                    let mut rank = 1usize;
+                    while (rank as f64) < wanted && rank < numbers.len() {
+                        rank += 1;
+                    }
+                    numbers.get(rank - 1).copied()
+                }
+            }
+        }
+        Kind::Temporal | Kind::TemporalOrdered => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::windows_event;
+
+    /// The complete example of the Sigma correlation specification: many failed logins
+    /// followed by a successful one.
+    const SPEC_EXAMPLE: &str = r"
+title: Correlation - Multiple Failed Logins Followed by Successful Login
+id: b180ead8-d58f-40b2-ae54-c8940995b9b6
+status: experimental
+correlation:
+    type: temporal_ordered
+    rules:
+        - multiple_failed_login
+        - successful_login
+    group-by:
+        - User
+    timespan: 10m
+level: high
+---
+title: Multiple failed logons
+id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
+name: multiple_failed_login
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - User
+    timespan: 10m
+    condition:
+        gte: 10
+---
+title: Single failed login
+id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
+name: failed_login
+tags: [attack.credential-access, attack.t1110]
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 529
+            - 4625
+    condition: selection
+---
+title: Successful login
+id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
+name: successful_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 528
+            - 4624
+    condition: selection
+";
+
+    fn at(seconds: i64) -> String {
+        let base: DateTime<Utc> = "2024-01-01T00:00:00Z".parse().unwrap();
+        (base + TimeDelta::seconds(seconds)).to_rfc3339()
+    }
+
+    fn login(event_id: u32, user: &str, seconds: i64) -> Event {
+        windows_event("Security", event_id, &[("User", user)], Some(&at(seconds)))
+    }
+
+    fn run(
+        rules: &Arc<RuleSet>,
+        events: &[Event],
+        options: CorrelatorOptions,
+    ) -> (Vec<Alert>, CorrelatorStats) {
+        let mut correlator = Correlator::with_options(Arc::clone(rules), options);
+        let mut alerts = Vec::new();
+        for event in events {
+            alerts.extend(correlator.observe(event));
+        }
+        alerts.extend(correlator.flush());
+        (alerts, correlator.stats().clone())
+    }
+
+    fn spec_rules() -> Arc<RuleSet> {
+        let (rules, report) = RuleSet::from_texts([("mr_spec.yml", SPEC_EXAMPLE)]);
+        assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+        assert_eq!((rules.len(), rules.correlation_count()), (2, 2));
+        Arc::new(rules)
+    }
+
+    #[test]
+    fn spec_example_fires_once_for_brute_force_then_success() {
+        let rules = spec_rules();
+        let mut events: Vec<Event> = (0..10).map(|i| login(4625, "bob", i * 30)).collect();
+        events.push(login(4624, "bob", 400));
+        // Another user with too few failures, and a success that comes first.
+        events.push(login(4624, "eve", 10));
+        events.extend((0..9).map(|i| login(4625, "eve", 20 + i)));
+        events.push(login(4624, "eve", 60));
+        events.sort_by_key(|e| e.ecs.timestamp);
+        let (alerts, stats) = run(&rules, &events, CorrelatorOptions::default());
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let alert = &alerts[0];
+        assert_eq!(alert.source, AlertSource::Correlation);
+        assert_eq!(alert.rule_id, "b180ead8-d58f-40b2-ae54-c8940995b9b6");
+        assert_eq!(alert.event_ids.len(), 11);
+        assert_eq!(alert.first_seen, Some(at(0).parse().unwrap()));
+        assert_eq!(alert.last_seen, Some(at(400).parse().unwrap()));
+        assert_eq!(
+            alert.techniques,
+            ["T1110"],
+            "tags of the correlated rules carry over"
+        );
+        assert_eq!(stats.alerts, 1);
+        // Referenced rules raise no alerts of their own (`generate` defaults to false).
+        assert!(events.iter().all(|e| rules.evaluate(e).is_empty()));
+        assert_eq!(rules.matching_rule_ids(&events[0]).len(), 1);
+    }
+
+    #[test]
+    fn spec_example_needs_the_order_and_the_timespan() {
+        let rules = spec_rules();
+        // Success first, then failures: no alert.
+        let mut events = vec![login(4624, "bob", 0)];
+        events.extend((0..10).map(|i| login(4625, "bob", 10 + i)));
+        assert!(
+            run(&rules, &events, CorrelatorOptions::default())
+                .0
+                .is_empty()
+        );
+        // The success comes 10 minutes and 1 second after the first failure: out of reach.
+        let mut events: Vec<Event> = (0..10).map(|i| login(4625, "bob", i)).collect();
+        events.push(login(4624, "bob", 601));
+        assert!(
+            run(&rules, &events, CorrelatorOptions::default())
+                .0
+                .is_empty()
+        );
+        // Exactly 10 minutes: still inside the window.
+        let mut events: Vec<Event> = (0..10).map(|i| login(4625, "bob", i)).collect();
+        events.push(login(4624, "bob", 600));
+        assert_eq!(
+            run(&rules, &events, CorrelatorOptions::default()).0.len(),
+            1
+        );
+    }
+
+    fn counting(condition: &str, timespan: &str) -> Arc<RuleSet> {
+        let text = format!(
+            "title: burst\nid: burst-1\ncorrelation:\n    type: event_count\n    rules: [failed]\n    group-by: [User]\n    timespan: {timespan}\n    condition: {condition}\n---\ntitle: failed\nname: failed\nlogsource: {{product: windows, service: security}}\ndetection: {{s: {{EventID: 4625}}, condition: s}}\n"
+        );
+        Arc::new(RuleSet::from_yaml_str("burst.yml", &text).unwrap())
+    }
+
+    #[test]
+    fn event_count_window_edges_are_inclusive() {
+        let rules = counting("{gte: 3}", "5m");
+        let inside = [
+            login(4625, "a", 0),
+            login(4625, "a", 120),
+            login(4625, "a", 300),
+        ];
+        assert_eq!(
+            run(&rules, &inside, CorrelatorOptions::default()).0.len(),
+            1
+        );
+        let outside = [
+            login(4625, "a", 0),
+            login(4625, "a", 120),
+            login(4625, "a", 301),
+        ];
+        assert!(
+            run(&rules, &outside, CorrelatorOptions::default())
+                .0
+                .is_empty()
+        );
+        // Different groups never add up.
+        let split = [
+            login(4625, "a", 0),
+            login(4625, "b", 1),
+            login(4625, "a", 2),
+        ];
+        assert!(
+            run(&rules, &split, CorrelatorOptions::default())
+                .0
+                .is_empty()
+        );
+        // After firing, a group starts afresh: six events make two alerts, not four.
+        let six: Vec<Event> = (0..6).map(|i| login(4625, "a", i)).collect();
+        assert_eq!(run(&rules, &six, CorrelatorOptions::default()).0.len(), 2);
+    }
+
+    #[test]
+    fn out_of_order_within_tolerance_matches_sorted_input() {
+        let rules = counting("{gte: 3}", "1m");
+        let sorted: Vec<Event> = [0, 10, 20, 100, 110, 120, 200, 260, 330]
+            .iter()
+            .map(|&s| login(4625, "a", s))
+            .collect();
+        let (expected, _) = run(&rules, &sorted, CorrelatorOptions::default());
+        assert_eq!(expected.len(), 2);
+        let mut shuffled = sorted.clone();
+        shuffled.swap(0, 2);
+        shuffled.swap(3, 5);
+        shuffled.swap(6, 7);
+        let (alerts, stats) = run(&rules, &shuffled, CorrelatorOptions::default());
+        assert_eq!(alerts, expected);
+        assert_eq!(stats.late, 0);
+        // With no tolerance, the same shuffle loses events and says so.
+        let strict = CorrelatorOptions {
+            out_of_order_ms: 0,
+            ..CorrelatorOptions::default()
+        };
+        let (_, stats) = run(&rules, &shuffled, strict);
+        assert!(stats.late > 0);
+    }
+
+    #[test]
+    fn upper_bounds_are_decided_when_the_window_closes() {
+        let rules = counting("{lt: 3}", "5m");
+        let events = [
+            login(4625, "quiet", 0),
+            login(4625, "busy", 1),
+            login(4625, "busy", 2),
+            login(4625, "busy", 3),
+        ];
+        let (alerts, _) = run(&rules, &events, CorrelatorOptions::default());
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].event_ids, [events[0].id]);
+        let range = counting("{gt: 1, lte: 2}", "5m");
+        let (alerts, _) = run(&range, &events, CorrelatorOptions::default());
+        assert!(alerts.is_empty(), "quiet has 1, busy has 3");
+    }
+
+    #[test]
+    fn value_count_and_metrics() {
+        let text = "title: spray\nid: spray-1\ncorrelation:\n    type: value_count\n    rules: [failed]\n    group-by: [IpAddress]\n    timespan: 1h\n    condition: {field: TargetUserName, gte: 3}\n---\ntitle: failed\nname: failed\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 4625}, condition: s}\n";
+        let rules = Arc::new(RuleSet::from_yaml_str("spray.yml", text).unwrap());
+        let attempt = |user: &str, s: i64| {
+            windows_event(
+                "Security",
+                4625,
+                &[("IpAddress", "10.0.0.9"), ("TargetUserName", user)],
+                Some(&at(s)),
+            )
+        };
+        let same_user = [
+            attempt("a", 0),
+            attempt("A", 1),
+            attempt("a", 2),
+            attempt("b", 3),
+        ];
+        assert!(
+            run(&rules, &same_user, CorrelatorOptions::default())
+                .0
+                .is_empty()
+        );
+        let spray = [
+            attempt("a", 0),
+            attempt("b", 1),
+            attempt("a", 2),
+            attempt("c", 3),
+        ];
+        assert_eq!(run(&rules, &spray, CorrelatorOptions::default()).0.len(), 1);
+
+        let metric_rule = |kind: &str, condition: &str| {
+            let text = format!(
+                "title: bytes\nid: bytes-1\ncorrelation:\n    type: {kind}\n    rules: [conn]\n    group-by: [Image]\n    timespan: 1h\n    condition: {condition}\n---\ntitle: conn\nname: conn\nlogsource: {{product: windows, category: network_connection}}\ndetection: {{s: {{Initiated: 'true'}}, condition: s}}\n"
+            );
+            Arc::new(RuleSet::from_yaml_str("bytes.yml", &text).unwrap())
+        };
+        let conn = |n: &str, s: i64| {
+            windows_event(
+                "Microsoft-Windows-Sysmon/Operational",
+                3,
+                &[
+                    ("Image", "x.exe"),
+                    ("Initiated", "true"),
+                    ("DestinationPort", n),
+                ],
+                Some(&at(s)),
+            )
+        };
+        let events = [conn("100", 0), conn("200", 1), conn("900", 2)];
+        let fired = |kind: &str, condition: &str| {
+            !run(
+                &metric_rule(kind, condition),
+                &events,
+                CorrelatorOptions::default(),
+            )
+            .0
+            .is_empty()
+        };
+        assert!(fired("value_sum", "{field: DestinationPort, gte: 1200}"));
+        assert!(!fired("value_sum", "{field: DestinationPort, gt: 1200}"));
+        assert!(fired("value_avg", "{field: DestinationPort, gte: 400}"));
+        assert!(!fired("value_avg", "{field: DestinationPort, gt: 400}"));
+        assert!(fired(
+            "value_percentile",
+            "{field: DestinationPort, percentile: 50, gte: 200}"
+        ));
+        assert!(!fired(
+            "value_percentile",
+            "{field: DestinationPort, percentile: 50, gt: 200}"
+        ));
+    }
+
+    #[test]
+    fn temporal_with_aliases_in_any_order() {
+        let text = "title: recon\nid: recon-1\ncorrelation:\n    type: temporal\n    rules: [whoami, netuser]\n    group-by: [host]\n    aliases:\n        host:\n            whoami: Computer\n            netuser: Workstation\n    timespan: 5m\n---\ntitle: whoami\nname: whoami\nlogsource: {product: windows, category: process_creation}\ndetection: {s: {Image|endswith: '\\whoami.exe'}, condition: s}\n---\ntitle: netuser\nname: netuser\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 4798}, condition: s}\n";
+        let rules = Arc::new(RuleSet::from_yaml_str("recon.yml", text).unwrap());
+        let whoami = |host: &str, s: i64| {
+            let mut event = windows_event(
+                "Microsoft-Windows-Sysmon/Operational",
+                1,
+                &[("Image", "C:\\w\\whoami.exe")],
+                Some(&at(s)),
+            );
+            event
+                .attributes
+                .insert("winlog.computer_name".to_owned(), host.into());
+            event
+        };
+        let netuser = |host: &str, s: i64| {
+            windows_event("Security", 4798, &[("Workstation", host)], Some(&at(s)))
+        };
+        let events = [netuser("ws1", 0), whoami("ws2", 10), whoami("WS1", 20)];
+        let (alerts, _) = run(&rules, &events, CorrelatorOptions::default());
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].event_ids, [events[0].id, events[2].id]);
+        let far = [netuser("ws1", 0), whoami("ws1", 301)];
+        assert!(run(&rules, &far, CorrelatorOptions::default()).0.is_empty());
+    }
+
+    #[test]
+    fn state_is_bounded() {
+        let rules = counting("{gte: 100}", "1h");
+        let events: Vec<Event> = (0..50)
+            .map(|i| login(4625, &format!("user{i}"), i))
+            .collect();
+        let options = CorrelatorOptions {
+            max_groups: 10,
+            ..CorrelatorOptions::default()
+        };
+        let (alerts, stats) = run(&rules, &events, options);
+        assert!(alerts.is_empty());
+        assert_eq!(stats.group_overflow, 40);
+        let one_user: Vec<Event> = (0..50).map(|i| login(4625, "u", i)).collect();
+        let options = CorrelatorOptions {
+            max_window: 10,
+            ..CorrelatorOptions::default()
+        };
+        let (_, stats) = run(&rules, &one_user, options);
+        assert_eq!(stats.window_overflow, 40);
+    }
+
+    #[test]
+    fn bad_correlations_are_rejected_with_reasons() {
+        let base = "---\ntitle: failed\nname: failed\nlogsource: {product: windows, service: security}\ndetection: {s: {EventID: 4625}, condition: s}\n";
+        let cases = [
+            (
+                "type: event_count\n    rules: [missing]\n    timespan: 5m\n    condition: {gte: 1}",
+                "unknown rule `missing`",
+            ),
+            (
+                "type: nope\n    rules: [failed]\n    timespan: 5m\n    condition: {gte: 1}",
+                "unknown correlation type",
+            ),
+            (
+                "type: event_count\n    rules: [failed]\n    timespan: 5x\n    condition: {gte: 1}",
+                "timespan",
+            ),
+            (
+                "type: value_count\n    rules: [failed]\n    timespan: 5m\n    condition: {gte: 1}",
+                "condition.field",
+            ),
+            (
+                "type: event_count\n    rules: [failed]\n    timespan: 5m",
+                "needs a bound",
+            ),
+            (
+                "type: event_count\n    rules: [me]\n    timespan: 5m\n    condition: {gte: 1}",
+                "itself",
+            ),
+        ];
+        for (body, expected) in cases {
+            let text = format!("title: c\nid: c-1\nname: me\ncorrelation:\n    {body}\n{base}");
+            let (set, report) = RuleSet::from_texts([("c.yml", text.as_str())]);
+            assert_eq!(set.correlation_count(), 0, "{body}");
+            let reasons: Vec<&str> = report
+                .rejections
+                .iter()
+                .map(|r| r.reason.as_str())
+                .collect();
+            assert!(
+                reasons.iter().any(|r| r.contains(expected)),
+                "{reasons:?} should mention {expected}"
+            );
+        }
+    }
+}

@@ -1,0 +1,732 @@
+//! A rule's `detection` block compiled into selections and a condition, and its evaluation
+//! against one event.
+//!
+//! Selections follow the Sigma specification: a map is a conjunction of field tests; a list
+//! of maps is a disjunction of conjunctions; a list of plain values is a keyword search over
+//! every value of the event. A field's list of values is a disjunction, or a conjunction under
+//! `|all`. Field values are read and lowercased at most once per event ([`EventView`]), and
+//! the condition evaluates lazily, so a rule stops at the first selection that decides it.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use rampart_core::Event;
+use regex::Regex;
+
+use crate::condition::{self, Cond};
+use crate::fields::{Family, FieldSpec, push_value};
+use crate::pattern::{Cidr, Staged, StrPattern, Token, build_regex, tokenize, transform};
+use crate::yaml::{Node, Scalar};
+
+/// Index of a field in the rule set's [`FieldTable`].
+pub(crate) type FieldId = usize;
+
+/// Distinct field specs across all rules, so each is read at most once per event.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FieldTable {
+    specs: Vec<FieldSpec>,
+    index: HashMap<FieldSpec, FieldId>,
+}
+
+impl FieldTable {
+    /// The id of a field name under a family, interning it on first use.
+    pub(crate) fn intern(&mut self, name: &str, family: Family, zeek_log: Option<&str>) -> FieldId {
+        let spec = FieldSpec::resolve(name, family, zeek_log);
+        if let Some(&id) = self.index.get(&spec) {
+            return id;
+        }
+        let id = self.specs.len();
+        self.specs.push(spec.clone());
+        self.index.insert(spec, id);
+        id
+    }
+
+    /// How many distinct fields there are.
+    pub(crate) fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// The spec of a field.
+    pub(crate) fn spec(&self, id: FieldId) -> Option<&FieldSpec> {
+        self.specs.get(id)
+    }
+}
+
+/// A numeric comparison (`gt`, `gte`, `lt`, `lte`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl Cmp {
+    pub(crate) fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            Self::Gt => left > right,
+            Self::Gte => left >= right,
+            Self::Lt => left < right,
+            Self::Lte => left <= right,
+        }
+    }
+}
+
+/// One value test of a field.
+#[derive(Debug, Clone)]
+pub(crate) enum ValueTest {
+    /// A string pattern.
+    Str(StrPattern),
+    /// `|re`: a regular expression over the value as written.
+    Regex(Regex),
+    /// `|cidr`.
+    Cidr(Cidr),
+    /// `|gt` and friends.
+    Num(Cmp, f64),
+    /// `|fieldref`: equal (ignoring case) to a value of another field.
+    FieldRef(FieldId),
+}
+
+/// What a field item requires.
+#[derive(Debug, Clone)]
+pub(crate) enum ItemTest {
+    /// Any (or, under `all`, every) value test holds for some value of the field.
+    Values {
+        /// The tests.
+        tests: Vec<ValueTest>,
+        /// `|all`.
+        all: bool,
+    },
+    /// `null`: the field is absent or empty.
+    Null,
+    /// `|exists`.
+    Exists(bool),
+    /// A field-less `'|all': [...]` entry: keywords searched in every value of the event.
+    Keywords {
+        /// The patterns.
+        patterns: Vec<StrPattern>,
+        /// Whether every keyword must match.
+        all: bool,
+    },
+}
+
+/// One `field|modifiers: values` entry of a selection map.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldItem {
+    /// The field; `None` for field-less keyword entries.
+    pub field: Option<FieldId>,
+    /// The test.
+    pub test: ItemTest,
+}
+
+/// One named selection.
+#[derive(Debug, Clone)]
+pub(crate) enum Selection {
+    /// A disjunction of conjunctions of field items.
+    Maps(Vec<Vec<FieldItem>>),
+    /// Keywords searched in every value of the event; all must match under `all`.
+    Keywords {
+        /// The patterns.
+        patterns: Vec<StrPattern>,
+        /// Whether every keyword must match.
+        all: bool,
+    },
+}
+
+/// A compiled `detection` block.
+#[derive(Debug, Clone)]
+pub(crate) struct Detection {
+    /// Selections in the order the rule names them.
+    pub selections: Vec<Selection>,
+    /// The condition.
+    pub condition: Cond,
+    /// Field names that selections test (for building negative test cases and docs).
+    pub fields: Vec<FieldId>,
+}
+
+/// Compiles a `detection` node.
+pub(crate) fn compile(
+    detection: &Node,
+    table: &mut FieldTable,
+    family: Family,
+    zeek_log: Option<&str>,
+) -> Result<Detection, String> {
+    let Node::Map(entries) = detection else {
+        return Err(format!(
+            "`detection` is {}, expected a map",
+            detection.kind()
+        ));
+    };
+    let mut names = Vec::new();
+    let mut selections = Vec::new();
+    let mut conditions = Vec::new();
+    let mut fields = Vec::new();
+    for (key, value) in entries {
+        let Some(name) = key.as_str() else {
+            return Err("a `detection` key is not a string".to_owned());
+        };
+        match name {
+            "condition" => match value {
+                Node::Seq(items) => {
+                    for item in items {
+                        conditions.push(
+                            item.as_str()
+                                .ok_or("`condition` list items must be strings")?
+                                .to_owned(),
+                        );
+                    }
+                }
+                other => conditions.push(
+                    other
+                        .as_str()
+                        .ok_or("`condition` must be a string")?
+                        .to_owned(),
+                ),
+            },
+            "timeframe" => {
+                return Err(
+                    "`timeframe` in detection is not supported; use a correlation rule".to_owned(),
+                );
+            }
+            _ => {
+                let mut context = Context {
+                    table,
+                    family,
+                    zeek_log,
+                    fields: &mut fields,
+                };
+                let selection = context
+                    .selection(value)
+                    .map_err(|error| format!("selection `{name}`: {error}"))?;
+                names.push(name.to_owned());
+                selections.push(selection);
+            }
+        }
+    }
+    if conditions.is_empty() {
+        return Err("`detection` has no `condition`".to_owned());
+    }
+    let mut parsed = Vec::with_capacity(conditions.len());
+    for text in &conditions {
+        parsed.push(condition::parse(text, &names)?);
+    }
+    let condition = if parsed.len() == 1 {
+        parsed.pop().unwrap_or(Cond::Or(Vec::new()))
+    } else {
+        Cond::Or(parsed)
+    };
+    fields.sort_unstable();
+    fields.dedup();
+    Ok(Detection {
+        selections,
+        condition,
+        fields,
+    })
+}
+
+struct Context<'a> {
+    table: &'a mut FieldTable,
+    family: Family,
+    zeek_log: Option<&'a str>,
+    fields: &'a mut Vec<FieldId>,
+}
+
+impl Context<'_> {
+    fn selection(&mut self, node: &Node) -> Result<Selection, String> {
+        match node {
+            Node::Map(entries) => Ok(Selection::Maps(vec![self.conjunction(entries)?])),
+            Node::Seq(items) if items.iter().all(|i| matches!(i, Node::Map(_))) => {
+                let mut alternatives = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Node::Map(entries) = item {
+                        alternatives.push(self.conjunction(entries)?);
+                    }
+                }
+                Ok(Selection::Maps(alternatives))
+            }
+            Node::Seq(items) => {
+                let mut patterns = Vec::with_capacity(items.len());
+                for item in items {
+                    let Node::Scalar(scalar) = item else {
+                        return Err("a keyword list mixes maps and values".to_owned());
+                    };
+                    let text = scalar.text().ok_or("a keyword is null")?;
+                    let mut tokens = tokenize(text);
+                    if tokens.first() != Some(&Token::Star) {
+                        tokens.insert(0, Token::Star);
+                    }
+                    if tokens.last() != Some(&Token::Star) {
+                        tokens.push(Token::Star);
+                    }
+                    patterns.push(StrPattern::compile(&tokens, false)?);
+                }
+                Ok(Selection::Keywords {
+                    patterns,
+                    all: false,
+                })
+            }
+            Node::Scalar(Scalar::Null) => Err("the selection is empty".to_owned()),
+            Node::Scalar(scalar) => {
+                let text = scalar.text().unwrap_or_default();
+                let tokens = [Token::Star]
+                    .into_iter()
+                    .chain(tokenize(text))
+                    .chain([Token::Star])
+                    .collect::<Vec<_>>();
+                Ok(Selection::Keywords {
+                    patterns: vec![StrPattern::compile(&tokens, false)?],
+                    all: false,
+                })
+            }
+        }
+    }
+
+    fn conjunction(&mut self, entries: &[(Node, Node)]) -> Result<Vec<FieldItem>, String> {
+        let mut items = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let key = key.as_str().ok_or("a field name is not a string")?;
+            items.push(self.item(key, value)?);
+        }
+        // Cheap, selective tests first: exact values (event ids) decide most events.
+        items.sort_by_key(cost);
+        Ok(items)
+    }
+
+    fn item(&mut self, key: &str, value: &Node) -> Result<FieldItem, String> {
+        let mut parts = key.split('|');
+        let name = parts.next().unwrap_or_default();
+        let modifiers: Vec<&str> = parts.collect();
+        if name.is_empty() {
+            return keyword_item(key, &modifiers, value);
+        }
+        let field = self.table.intern(name, self.family, self.zeek_log);
+        self.fields.push(field);
+        let field = Some(field);
+        let mut all = false;
+        let mut cased = false;
+        let mut kind: Option<&str> = None;
+        let mut regex_flags = (false, false, false);
+        let mut transforms = Vec::new();
+        for modifier in &modifiers {
+            match *modifier {
+                "all" => all = true,
+                "cased" => cased = true,
+                "i" | "ignorecase" if kind == Some("re") => regex_flags.0 = true,
+                "m" | "multiline" if kind == Some("re") => regex_flags.1 = true,
+                "s" | "dotall" if kind == Some("re") => regex_flags.2 = true,
+                "re" | "cidr" | "gt" | "gte" | "lt" | "lte" | "exists" | "fieldref" => {
+                    if kind.is_some() {
+                        return Err(format!("field `{name}`: conflicting modifiers in `{key}`"));
+                    }
+                    kind = Some(modifier);
+                }
+                "contains" | "startswith" | "endswith" | "base64" | "base64offset" | "wide"
+                | "utf16" | "utf16le" | "utf16be" | "windash" => transforms.push(*modifier),
+                "expand" => {
+                    return Err(format!(
+                        "field `{name}`: modifier `expand` (placeholders) is not supported"
+                    ));
+                }
+                other => return Err(format!("field `{name}`: unsupported modifier `{other}`")),
+            }
+        }
+        let values: Vec<&Node> = match value {
+            Node::Seq(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        if kind == Some("exists") {
+            let flag = match values.as_slice() {
+                [Node::Scalar(Scalar::Bool(flag))] => *flag,
+                _ => return Err(format!("field `{name}`: `exists` needs `true` or `false`")),
+            };
+            return Ok(FieldItem {
+                field,
+                test: ItemTest::Exists(flag),
+            });
+        }
+        if values.len() == 1 && values.first().is_some_and(|v| v.is_null()) && kind.is_none() {
+            return Ok(FieldItem {
+                field,
+                test: ItemTest::Null,
+            });
+        }
+        let mut tests = Vec::with_capacity(values.len());
+        for value in values {
+            let Node::Scalar(scalar) = value else {
+                return Err(format!("field `{name}`: a value is {}", value.kind()));
+            };
+            self.value_tests(
+                name,
+                scalar,
+                kind,
+                cased,
+                regex_flags,
+                &transforms,
+                &mut tests,
+            )?;
+        }
+        if tests.is_empty() {
+            return Err(format!("field `{name}`: no values"));
+        }
+        Ok(FieldItem {
+            field,
+            test: ItemTest::Values { tests, all },
+        })
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parsed parts of one field key"
+    )]
+    fn value_tests(
+        &mut self,
+        name: &str,
+        scalar: &Scalar,
+        kind: Option<&str>,
+        cased: bool,
+        regex_flags: (bool, bool, bool),
+        transforms: &[&str],
+        out: &mut Vec<ValueTest>,
+    ) -> Result<(), String> {
+        let fail = |message: String| format!("field `{name}`: {message}");
+        let Some(text) = scalar.text() else {
+            return Err(fail(
+                "`null` cannot be combined with other values or modifiers".to_owned(),
+            ));
+        };
+        match kind {
+            Some("re") => {
+                let (insensitive, multi, dot_all) = regex_flags;
+                out.push(ValueTest::Regex(
+                    build_regex(text, insensitive, multi, dot_all).map_err(fail)?,
+                ));
+            }
+            Some("cidr") => out.push(ValueTest::Cidr(Cidr::parse(text).map_err(fail)?)),
+            Some(op @ ("gt" | "gte" | "lt" | "lte")) => {
+                let number = match scalar {
+                    Scalar::Int(n, _) => *n as f64,
+                    Scalar::Float(f, _) => *f,
+                    _ => text
+                        .trim()
+                        .parse::<f64>()
+                        .map_err(|_| fail(format!("`{op}` needs a number, got `{text}`")))?,
+                };
+                let cmp = match op {
+                    "gt" => Cmp::Gt,
+                    "gte" => Cmp::Gte,
+                    "lt" => Cmp::Lt,
+                    _ => Cmp::Lte,
+                };
+                out.push(ValueTest::Num(cmp, number));
+            }
+            Some("fieldref") => {
+                let other = self.table.intern(text, self.family, self.zeek_log);
+                self.fields.push(other);
+                out.push(ValueTest::FieldRef(other));
+            }
+            _ => {
+                let mut staged = vec![Staged::Text(tokenize(text))];
+                for modifier in transforms {
+                    staged = transform(staged, modifier).map_err(fail)?;
+                }
+                for value in staged {
+                    let tokens = match value {
+                        Staged::Text(tokens) => tokens,
+                        Staged::Bytes(_) => {
+                            return Err(fail("an encoded value needs `base64`".to_owned()));
+                        }
+                    };
+                    out.push(ValueTest::Str(
+                        StrPattern::compile(&tokens, cased).map_err(fail)?,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field-less entry (`'|all': [...]`): keywords with modifiers.
+fn keyword_item(key: &str, modifiers: &[&str], value: &Node) -> Result<FieldItem, String> {
+    let mut all = false;
+    let mut cased = false;
+    let mut transforms = Vec::new();
+    for modifier in modifiers {
+        match *modifier {
+            "all" => all = true,
+            "cased" => cased = true,
+            "contains" => {}
+            "base64" | "base64offset" | "wide" | "utf16" | "utf16le" | "utf16be" | "windash" => {
+                transforms.push(*modifier);
+            }
+            other => {
+                return Err(format!(
+                    "keyword modifier `{other}` in `{key}` is not supported"
+                ));
+            }
+        }
+    }
+    let values: Vec<&Node> = match value {
+        Node::Seq(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut patterns = Vec::with_capacity(values.len());
+    for value in values {
+        let text = value.as_str().ok_or("a keyword is not a string")?;
+        let mut staged = vec![Staged::Text(tokenize(text))];
+        for modifier in &transforms {
+            staged = transform(staged, modifier)?;
+        }
+        staged = transform(staged, "contains")?;
+        for value in staged {
+            let Staged::Text(tokens) = value else {
+                return Err("an encoded keyword needs `base64`".to_owned());
+            };
+            patterns.push(StrPattern::compile(&tokens, cased)?);
+        }
+    }
+    Ok(FieldItem {
+        field: None,
+        test: ItemTest::Keywords { patterns, all },
+    })
+}
+
+/// Relative cost of a field item, for ordering the tests of a conjunction.
+fn cost(item: &FieldItem) -> u8 {
+    match &item.test {
+        ItemTest::Exists(_) | ItemTest::Null => 0,
+        ItemTest::Keywords { .. } => 7,
+        ItemTest::Values { tests, .. } => {
+            let worst: u8 = tests
+                .iter()
+                .map(|test| match test {
+                    ValueTest::Str(pattern) => match pattern.test {
+                        crate::pattern::StrTest::Exact(_) => 1,
+                        crate::pattern::StrTest::Any
+                        | crate::pattern::StrTest::Prefix(_)
+                        | crate::pattern::StrTest::Suffix(_) => 2,
+                        crate::pattern::StrTest::Contains(_) | crate::pattern::StrTest::Glob(_) => {
+                            3
+                        }
+                        crate::pattern::StrTest::Wild(_) => 5,
+                    },
+                    ValueTest::Num(..) | ValueTest::Cidr(_) => 2,
+                    ValueTest::FieldRef(_) => 4,
+                    ValueTest::Regex(_) => 6,
+                })
+                .max()
+                .unwrap_or(0);
+            let many = u8::from(tests.len() > 8);
+            worst.saturating_add(many)
+        }
+    }
+}
+
+/// A field's values on one event, as written and lowercased.
+#[derive(Debug, Default)]
+struct Slot<'e> {
+    present: bool,
+    raw: Vec<Cow<'e, str>>,
+    /// Lowercased values; `None` where the value has no uppercase letters.
+    lower: Vec<Option<String>>,
+}
+
+impl Slot<'_> {
+    fn values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.raw.iter().zip(&self.lower).map(|(raw, lower)| {
+            let raw: &str = raw;
+            (raw, lower.as_deref().unwrap_or(raw))
+        })
+    }
+}
+
+/// Lowercases a value, or `None` when it already is lowercase.
+fn fold(value: &str) -> Option<String> {
+    if value.is_ascii() {
+        value
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| value.to_ascii_lowercase())
+    } else {
+        let lower = value.to_lowercase();
+        (lower != value).then_some(lower)
+    }
+}
+
+/// One event as the rules see it: field values read and lowercased on first use.
+pub(crate) struct EventView<'e, 't> {
+    event: &'e Event,
+    table: &'t FieldTable,
+    slots: Vec<Option<Slot<'e>>>,
+    everything: Option<Slot<'e>>,
+}
+
+impl<'e, 't> EventView<'e, 't> {
+    /// A view of `event` over the fields of `table`.
+    pub(crate) fn new(event: &'e Event, table: &'t FieldTable) -> Self {
+        let mut slots = Vec::new();
+        slots.resize_with(table.len(), || None);
+        Self {
+            event,
+            table,
+            slots,
+            everything: None,
+        }
+    }
+
+    fn slot(&mut self, field: FieldId) -> Option<&Slot<'e>> {
+        let event = self.event;
+        let table = self.table;
+        let entry = self.slots.get_mut(field)?;
+        Some(entry.get_or_insert_with(|| {
+            let mut raw = Vec::new();
+            let present = table
+                .spec(field)
+                .is_some_and(|spec| spec.read(event, &mut raw));
+            let lower = raw.iter().map(|value| fold(value)).collect();
+            Slot {
+                present,
+                raw,
+                lower,
+            }
+        }))
+    }
+
+    /// The first value of a field as written, if present.
+    pub(crate) fn first_value(&mut self, field: FieldId) -> Option<String> {
+        self.slot(field)
+            .and_then(|slot| slot.raw.first().map(|v| v.clone().into_owned()))
+    }
+
+    fn everything(&mut self) -> &Slot<'e> {
+        let event = self.event;
+        self.everything.get_or_insert_with(|| {
+            let mut raw = Vec::new();
+            for value in event.attributes.values() {
+                push_value(value, &mut raw);
+            }
+            if let Some(command_line) = &event.ecs.process.command_line {
+                raw.push(Cow::Borrowed(command_line.as_str()));
+            }
+            let lower = raw.iter().map(|value| fold(value)).collect();
+            Slot {
+                present: true,
+                raw,
+                lower,
+            }
+        })
+    }
+
+    /// Evaluates a detection.
+    pub(crate) fn matches(&mut self, detection: &Detection) -> bool {
+        detection.condition.eval(&mut |index| {
+            detection
+                .selections
+                .get(index)
+                .is_some_and(|selection| self.selection(selection))
+        })
+    }
+
+    fn selection(&mut self, selection: &Selection) -> bool {
+        match selection {
+            Selection::Maps(alternatives) => alternatives
+                .iter()
+                .any(|items| items.iter().all(|item| self.item(item))),
+            Selection::Keywords { patterns, all } => self.keywords(patterns, *all),
+        }
+    }
+
+    fn keywords(&mut self, patterns: &[StrPattern], all: bool) -> bool {
+        let slot = self.everything();
+        let hit = |pattern: &StrPattern| {
+            slot.values()
+                .any(|(raw, lower)| pattern.matches(raw, lower))
+        };
+        if all {
+            patterns.iter().all(hit)
+        } else {
+            patterns.iter().any(hit)
+        }
+    }
+
+    fn item(&mut self, item: &FieldItem) -> bool {
+        let Some(field) = item.field else {
+            return match &item.test {
+                ItemTest::Keywords { patterns, all } => self.keywords(patterns, *all),
+                _ => false,
+            };
+        };
+        match &item.test {
+            ItemTest::Keywords { .. } => false,
+            ItemTest::Exists(wanted) => {
+                self.slot(field).is_some_and(|slot| slot.present) == *wanted
+            }
+            ItemTest::Null => self
+                .slot(field)
+                .is_none_or(|slot| !slot.present || slot.raw.iter().all(|v| v.is_empty())),
+            ItemTest::Values { tests, all } => {
+                // Field references need a second field's values; read them first so the
+                // borrow of this field's slot below stays simple.
+                let mut references: Vec<(FieldId, Vec<String>)> = Vec::new();
+                for test in tests {
+                    if let ValueTest::FieldRef(other) = test {
+                        let values = self
+                            .slot(*other)
+                            .map(|slot| slot.values().map(|(_, lower)| lower.to_owned()).collect())
+                            .unwrap_or_default();
+                        references.push((*other, values));
+                    }
+                }
+                let Some(slot) = self.slot(field) else {
+                    return false;
+                };
+                if !slot.present {
+                    return false;
+                }
+                let check = |test: &ValueTest| value_test(test, slot, &references);
+                if *all {
+                    tests.iter().all(check)
+                } else {
+                    tests.iter().any(check)
+                }
+            }
+        }
+    }
+}
+
+fn value_test(test: &ValueTest, slot: &Slot<'_>, references: &[(FieldId, Vec<String>)]) -> bool {
+    match test {
+        ValueTest::Str(pattern) => slot
+            .values()
+            .any(|(raw, lower)| pattern.matches(raw, lower)),
+        ValueTest::Regex(regex) => slot.raw.iter().any(|raw| regex.is_match(raw)),
+        ValueTest::Cidr(cidr) => slot.raw.iter().any(|raw| {
+            raw.trim()
+                .parse::<IpAddr>()
+                .is_ok_and(|address| cidr.contains(address))
+        }),
+        ValueTest::Num(cmp, number) => slot
+            .raw
+            .iter()
+            .any(|raw| parse_number(raw).is_some_and(|value| cmp.holds(value, *number))),
+        ValueTest::FieldRef(other) => {
+            references
+                .iter()
+                .filter(|(field, _)| field == other)
+                .any(|(_, wanted)| {
+                    slot.values()
+                        .any(|(_, lower)| wanted.iter().any(|w| w == lower))
+                })
+        }
+    }
+}
+
+/// Reads a number as event exporters write it: decimal, or hexadecimal with `0x`.
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).ok().map(|n| n as f64);
+    }
+    text.parse::<f64>().ok().filter(|n| n.is_finite())
+}
