@@ -204,7 +204,11 @@ impl Detectors {
         let mut names: Vec<String> = alert
             .tactics
             .iter()
-            .map(|t| self.catalog.tactic(t).map_or_else(|| t.clone(), |t| t.name.clone()))
+            .map(|t| {
+                self.catalog
+                    .tactic(t)
+                    .map_or_else(|| t.clone(), |t| t.name.clone())
+            })
             .collect();
         self.catalog.order_tactics(&mut names);
         alert.tactics = names;

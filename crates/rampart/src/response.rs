@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use rampart_audit::AuditSink;
 use rampart_core::{Alert, Decision, EntityRef, Incident};
-use rampart_correlate::{CorrelateConfig, CorrelatedIncident, Correlator};
+use rampart_correlate::{
+    CorrelateConfig, CorrelatedIncident, Correlator, TacticOrder, normalise_tactic,
+};
 use rampart_decide::{
     Authorized, Autonomy, Decider, DryRun, Executor, Facts, FileAppend, PolicySet, Webhook,
     execute_audited,
@@ -37,7 +39,9 @@ pub struct DecideConfig {
     /// Cedar policy files or directories used instead of the built-in set. Default none (the
     /// built-in set, `crates/pipeline/decide/policies/default.cedar`).
     pub policies: Vec<PathBuf>,
-    /// How much autonomy each action has. Default: everything dry-run.
+    /// How much autonomy each action has. Default: `close_as_benign`, `escalate` and
+    /// `request_approval` automatic; `contain_host` and `block_indicator` need 2 approvals
+    /// from distinct people, none of them the requester.
     pub autonomy: Autonomy,
     /// Where cleared actions go: `dry-run` (recorded, never executed), `file:PATH` (one JSON line
     /// per action) or an `http://`/`https://` webhook URL. Default `dry-run`.
@@ -50,7 +54,7 @@ impl Default for DecideConfig {
     fn default() -> Self {
         Self {
             policies: Vec::new(),
-            autonomy: Autonomy::dry_run(),
+            autonomy: Autonomy::default(),
             executor: "dry-run".to_owned(),
             webhook_timeout_ms: 5000,
         }
@@ -65,10 +69,9 @@ impl DecideConfig {
             return Ok(Box::new(DryRun::new()));
         }
         if let Some(path) = spec.strip_prefix("file:") {
-            return Ok(Box::new(
-                FileAppend::open(Path::new(path))
-                    .with_context(|| format!("cannot open the action file `{path}`"))?,
-            ));
+            return Ok(Box::new(FileAppend::open(Path::new(path)).with_context(
+                || format!("cannot open the action file `{path}`"),
+            )?));
         }
         if spec.starts_with("http://") || spec.starts_with("https://") {
             return Ok(Box::new(
@@ -125,11 +128,29 @@ pub fn criticality_of(inventory: &Inventory, entity: &EntityRef) -> f64 {
         })
 }
 
+/// The catalogue's kill chain: tactics ranked and named as ATT&CK and ATLAS name them.
+struct CatalogOrder(Catalog);
+
+impl TacticOrder for CatalogOrder {
+    fn rank(&self, tactic: &str) -> Option<usize> {
+        self.0.tactic(tactic).map(|t| usize::from(t.order))
+    }
+
+    fn canonical(&self, tactic: &str) -> String {
+        self.0
+            .tactic(tactic)
+            .map_or_else(|| tactic.to_owned(), |t| t.name.clone())
+    }
+}
+
 /// The correlator of a run, with the catalogue's kill-chain order and the inventory's
 /// criticality.
-pub fn correlator(config: &CorrelateConfig, catalog: &Catalog, inventory: &Inventory) -> anyhow::Result<Correlator> {
-    let catalog = catalog.clone();
-    let order = move |tactic: &str| catalog.tactic(tactic).map(|t| usize::from(t.order));
+pub fn correlator(
+    config: &CorrelateConfig,
+    catalog: &Catalog,
+    inventory: &Inventory,
+) -> anyhow::Result<Correlator> {
+    let order = CatalogOrder(catalog.clone());
     let inventory = inventory.clone();
     let criticality = move |entity: &EntityRef| criticality_of(&inventory, entity);
     Correlator::with_context(config.clone(), Box::new(order), Box::new(criticality))
@@ -192,7 +213,11 @@ impl<'a> Responder<'a> {
             store,
             audit,
             data_dir: data_dir.to_path_buf(),
-            correlator: correlator(&config.correlate, detectors.catalog(), detectors.inventory())?,
+            correlator: correlator(
+                &config.correlate,
+                detectors.catalog(),
+                detectors.inventory(),
+            )?,
             decider,
             executor: config.decide.executor()?,
             narrator,
@@ -230,7 +255,18 @@ impl<'a> Responder<'a> {
         self.record_risk(closed)?;
 
         let inventory = &self.inventory;
-        let facts = Facts::from_incident(incident, &alerts, &|e| criticality_of(inventory, e));
+        let mut facts = Facts::from_incident(incident, &alerts, &|e| criticality_of(inventory, e));
+        // Incidents name their tactics for people ("Lateral Movement"); policies are written
+        // against ATT&CK shortnames ("lateral-movement").
+        facts.tactics = facts
+            .tactics
+            .iter()
+            .map(|t| {
+                self.catalog
+                    .tactic(t)
+                    .map_or_else(|| normalise_tactic(t), |t| t.shortname.clone())
+            })
+            .collect();
         let decided = self
             .decider
             .decide(incident, &facts, self.audit)
@@ -251,7 +287,10 @@ impl<'a> Responder<'a> {
 
         let decisions = self
             .store
-            .decisions(Some(incident.id), rampart_store::Page::first(rampart_store::Page::MAX_LIMIT))
+            .decisions(
+                Some(incident.id),
+                rampart_store::Page::first(rampart_store::Page::MAX_LIMIT),
+            )
             .context("cannot read the incident's decisions")?
             .items;
         let catalog = &self.catalog;
@@ -282,7 +321,11 @@ impl Responder<'_> {
         let explanation = self.correlator.explain(incident);
         let mut ids = std::collections::BTreeSet::new();
         for entity in &incident.entities {
-            for c in self.correlator.ledger().contributions(entity, explanation.at) {
+            for c in self
+                .correlator
+                .ledger()
+                .contributions(entity, explanation.at)
+            {
                 ids.insert(c.alert_id);
             }
         }
@@ -322,18 +365,20 @@ pub struct RiskRecord {
 
 /// `DATA_DIR/incidents/<id>.risk.json`.
 pub fn risk_record_path(data_dir: &Path, id: rampart_core::IncidentId) -> PathBuf {
-    data_dir
-        .join("incidents")
-        .join(format!("{id}.risk.json"))
+    data_dir.join("incidents").join(format!("{id}.risk.json"))
 }
 
 /// Reads an incident's risk record, if the run wrote one.
-pub fn read_risk_record(data_dir: &Path, id: rampart_core::IncidentId) -> anyhow::Result<Option<RiskRecord>> {
+pub fn read_risk_record(
+    data_dir: &Path,
+    id: rampart_core::IncidentId,
+) -> anyhow::Result<Option<RiskRecord>> {
     let path = risk_record_path(data_dir, id);
     if !path.exists() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
         format!("`{}` is not a risk record", path.display())
     })?))
@@ -347,7 +392,9 @@ impl KnownInStore {
         let mut ids = std::collections::HashSet::new();
         let mut page = rampart_store::Page::first(rampart_store::Page::MAX_LIMIT);
         loop {
-            let listing = store.decisions(None, page).context("cannot list decisions")?;
+            let listing = store
+                .decisions(None, page)
+                .context("cannot list decisions")?;
             ids.extend(listing.items.iter().map(|d| d.id));
             match listing.next {
                 Some(cursor) => {
@@ -394,7 +441,8 @@ pub fn read_narrative(data_dir: &Path, incident: &Incident) -> anyhow::Result<Op
     if !path.exists() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
         format!("`{}` is not a narrative", path.display())
     })?))

@@ -23,7 +23,7 @@
 //! recomputed with the hub set of that moment, so an entity that turned into a hub after it had
 //! linked alerts does not glue them in the report.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rampart_core::{Alert, AlertId, EntityRef, Incident, IncidentId};
@@ -86,6 +86,7 @@ struct Group {
 /// suppression and an entity risk ledger.
 pub struct Correlator {
     config: CorrelateConfig,
+    ignored: HashSet<EntityRef>,
     order: Box<dyn TacticOrder>,
     criticality: Box<dyn Criticality + Send + Sync>,
     ledger: RiskLedger,
@@ -126,6 +127,7 @@ impl Correlator {
     ) -> Result<Self, CorrelateError> {
         config.validate()?;
         Ok(Self {
+            ignored: config.ignored_entities.iter().cloned().collect(),
             ledger: RiskLedger::new(config.risk.clone()),
             hubs: HubTracker::new(config.hub_max_hosts, config.hub_memory()),
             config,
@@ -305,7 +307,7 @@ impl Correlator {
 
     /// Whether `entity` may link alerts now.
     fn links(&self, entity: &EntityRef) -> bool {
-        !self.config.ignored_entities.contains(entity) && !self.hubs.is_hub(entity)
+        !self.ignored.contains(entity) && !self.hubs.is_hub(entity)
     }
 
     /// Merges two groups (the smaller into the larger) unless that would pass the size cap;

@@ -8,7 +8,7 @@ use rampart_core::{EntityKind, EntityRef};
 use crate::MergedAlert;
 
 /// Builds the title of an incident from its alerts (at least one), its ordered tactics and
-/// the entities that link it.
+/// the entities that link it (sorted).
 pub(crate) fn title(alerts: &[MergedAlert], tactics: &[String], entities: &[EntityRef]) -> String {
     let what = match tactics.last() {
         Some(tactic) => {
@@ -39,7 +39,7 @@ pub(crate) fn title(alerts: &[MergedAlert], tactics: &[String], entities: &[Enti
             a.alert
                 .entities
                 .iter()
-                .filter(move |e| e.kind == kind && entities.contains(e))
+                .filter(move |e| e.kind == kind && entities.binary_search(e).is_ok())
                 .map(|e| (e.value.clone(), a.count))
         }))
     };

@@ -8,15 +8,17 @@
 //! the condition evaluates lazily, so a rule stops at the first selection that decides it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem::Finder;
 use rampart_core::Event;
 use regex::Regex;
 
 use crate::condition::{self, Cond};
 use crate::fields::{Family, FieldSpec, push_value};
-use crate::pattern::{Cidr, Staged, StrPattern, Token, build_regex, tokenize, transform};
+use crate::pattern::{Cidr, Staged, StrPattern, StrTest, Token, build_regex, tokenize, transform};
 use crate::yaml::{Node, Scalar};
 
 /// Index of a field in the rule set's [`FieldTable`].
@@ -86,6 +88,93 @@ pub(crate) enum ValueTest {
     Num(Cmp, f64),
     /// `|fieldref`: equal (ignoring case) to a value of another field.
     FieldRef(FieldId),
+    /// Several substrings, any of which may occur: one Aho-Corasick pass instead of one
+    /// search per value (SigmaHQ lists dozens of substrings per field, and script blocks
+    /// run to hundreds of kilobytes).
+    AnyContains {
+        /// Whether case matters; otherwise the needles are lowercase.
+        cased: bool,
+        /// The needles.
+        automaton: Box<AhoCorasick>,
+    },
+    /// Several whole values, any of which may be equal: one hash lookup.
+    AnyExact {
+        /// Whether case matters; otherwise the values are lowercase.
+        cased: bool,
+        /// The values.
+        values: HashSet<String>,
+    },
+}
+
+/// How many substrings or exact values of one field are combined into one test.
+const COMBINE_FROM: usize = 3;
+
+/// Replaces many substring (or exact-value) tests of one field by a single combined test.
+/// Only for disjunctions: under `|all` every value must be found on its own.
+fn combine(tests: Vec<ValueTest>) -> Result<Vec<ValueTest>, String> {
+    let mut out = Vec::with_capacity(tests.len());
+    let mut contains: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut exact: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut rest = Vec::new();
+    for test in tests {
+        match test {
+            ValueTest::Str(StrPattern {
+                cased,
+                test: StrTest::Contains(finder),
+            }) => {
+                let needle = String::from_utf8_lossy(finder.needle()).into_owned();
+                if let Some(list) = contains.get_mut(usize::from(cased)) {
+                    list.push(needle);
+                }
+            }
+            ValueTest::Str(StrPattern {
+                cased,
+                test: StrTest::Exact(value),
+            }) => {
+                if let Some(list) = exact.get_mut(usize::from(cased)) {
+                    list.push(value);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    for (cased, needles) in [false, true].into_iter().zip(contains) {
+        if needles.len() >= COMBINE_FROM {
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&needles)
+                .map_err(|error| format!("substring set too large: {error}"))?;
+            out.push(ValueTest::AnyContains {
+                cased,
+                automaton: Box::new(automaton),
+            });
+        } else {
+            for needle in needles {
+                out.push(ValueTest::Str(StrPattern {
+                    cased,
+                    test: StrTest::Contains(Box::new(Finder::new(needle.as_bytes()).into_owned())),
+                }));
+            }
+        }
+    }
+    for (cased, values) in [false, true].into_iter().zip(exact) {
+        if values.len() >= COMBINE_FROM {
+            out.push(ValueTest::AnyExact {
+                cased,
+                values: values.into_iter().collect(),
+            });
+        } else {
+            out.extend(values.into_iter().map(|value| {
+                ValueTest::Str(StrPattern {
+                    cased,
+                    test: StrTest::Exact(value),
+                })
+            }));
+        }
+    }
+    // Cheap tests first: exact values, then prefixes and suffixes, then the rest.
+    out.extend(rest);
+    Ok(out)
 }
 
 /// What a field item requires.
@@ -369,6 +458,7 @@ impl Context<'_> {
         if tests.is_empty() {
             return Err(format!("field `{name}`: no values"));
         }
+        let tests = if all { tests } else { combine(tests)? };
         Ok(FieldItem {
             field,
             test: ItemTest::Values { tests, all },
@@ -502,16 +592,13 @@ fn cost(item: &FieldItem) -> u8 {
                 .iter()
                 .map(|test| match test {
                     ValueTest::Str(pattern) => match pattern.test {
-                        crate::pattern::StrTest::Exact(_) => 1,
-                        crate::pattern::StrTest::Any
-                        | crate::pattern::StrTest::Prefix(_)
-                        | crate::pattern::StrTest::Suffix(_) => 2,
-                        crate::pattern::StrTest::Contains(_) | crate::pattern::StrTest::Glob(_) => {
-                            3
-                        }
-                        crate::pattern::StrTest::Wild(_) => 5,
+                        StrTest::Exact(_) => 1,
+                        StrTest::Any | StrTest::Prefix(_) | StrTest::Suffix(_) => 2,
+                        StrTest::Contains(_) | StrTest::Glob(_) => 3,
+                        StrTest::Wild(_) => 5,
                     },
-                    ValueTest::Num(..) | ValueTest::Cidr(_) => 2,
+                    ValueTest::Num(..) | ValueTest::Cidr(_) | ValueTest::AnyExact { .. } => 2,
+                    ValueTest::AnyContains { .. } => 3,
                     ValueTest::FieldRef(_) => 4,
                     ValueTest::Regex(_) => 6,
                 })
@@ -701,6 +788,12 @@ fn value_test(test: &ValueTest, slot: &Slot<'_>, references: &[(FieldId, Vec<Str
             .values()
             .any(|(raw, lower)| pattern.matches(raw, lower)),
         ValueTest::Regex(regex) => slot.raw.iter().any(|raw| regex.is_match(raw)),
+        ValueTest::AnyContains { cased, automaton } => slot
+            .values()
+            .any(|(raw, lower)| automaton.is_match(if *cased { raw } else { lower })),
+        ValueTest::AnyExact { cased, values } => slot
+            .values()
+            .any(|(raw, lower)| values.contains(if *cased { raw } else { lower })),
         ValueTest::Cidr(cidr) => slot.raw.iter().any(|raw| {
             raw.trim()
                 .parse::<IpAddr>()

@@ -1,6 +1,7 @@
 //! Matching one event against 100,000 indicators: IPv4 addresses, CIDR blocks of many prefix
 //! lengths, domains, URLs and hashes from an IOC list, plus STIX indicators whose patterns
-//! cannot be indexed (`LIKE`, `MATCHES`) and are checked against every event.
+//! cannot be indexed (`LIKE`, `MATCHES`) and are checked against every event. Also the cost of
+//! reading the embedded ATT&CK/ATLAS catalogue and of one technique lookup.
 
 #![expect(clippy::unwrap_used, reason = "a benchmark's setup fails by panicking")]
 
@@ -105,5 +106,19 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn catalog(c: &mut Criterion) {
+    c.bench_function("catalog_embedded_parse", |bench| {
+        bench.iter(rampart_enrich::Catalog::embedded);
+    });
+    let catalog = rampart_enrich::Catalog::embedded();
+    c.bench_function("catalog_technique_lookup", |bench| {
+        bench.iter(|| {
+            catalog
+                .technique(black_box("t1059.001"))
+                .map(|t| t.tactics.len())
+        });
+    });
+}
+
+criterion_group!(benches, bench, catalog);
 criterion_main!(benches);

@@ -50,6 +50,7 @@
 
 mod catalog;
 mod decay;
+mod enrichment;
 mod error;
 mod indicator;
 mod inventory;
@@ -67,6 +68,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Framework, Tactic, Technique};
 pub use decay::DecayRule;
+pub use enrichment::{Enrichment, EnrichmentKind};
 pub use error::{EnrichError, ItemError, LoadReport};
 pub use indicator::{DEFAULT_BASE_SCORE, Inactive, Indicator, Tlp};
 pub use inventory::{Asset, Criticality, Inventory, RowError};

@@ -102,6 +102,14 @@ pub(crate) fn url_host(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// Sensors that log IPv4 on IPv6 sockets write `::ffff:a.b.c.d`: that is an IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
 fn lower(value: Option<&String>) -> Option<String> {
     value
         .map(|v| v.trim().trim_end_matches('.').to_lowercase())
@@ -184,7 +192,8 @@ impl Observed {
             observed.process = Some(process);
         }
         let end = |ip: Option<IpAddr>, domain: Option<&String>| {
-            let mut values: Vec<EndValue> = ip.into_iter().map(EndValue::Ip).collect();
+            let mut values: Vec<EndValue> =
+                ip.map(canonical).into_iter().map(EndValue::Ip).collect();
             values.extend(lower(domain).map(EndValue::Domain));
             values
         };
@@ -207,6 +216,7 @@ impl Observed {
     }
 
     fn push_ip(&mut self, ip: IpAddr, field: &'static str) {
+        let ip = canonical(ip);
         let list = if ip.is_ipv4() {
             &mut self.ipv4
         } else {
@@ -226,6 +236,16 @@ impl Observed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mapped_ipv4_addresses_are_ipv4_objects() {
+        let event =
+            crate::testkit::event(serde_json::json!({"source": {"ip": "::ffff:192.0.2.1"}}));
+        let observed = Observed::of(&event);
+        assert_eq!(observed.ipv4.len(), 1);
+        assert_eq!(observed.ipv4[0].ip.to_string(), "192.0.2.1");
+        assert!(observed.ipv6.is_empty());
+    }
 
     #[test]
     fn url_hosts_are_extracted() {

@@ -13,7 +13,10 @@ use rampart_core::{
 use rampart_narrate::{DeterministicRenderer, FactSheet};
 
 fn alerts(n: u32) -> Vec<Alert> {
-    let start = Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).single().unwrap_or_default();
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 14, 9, 0, 0)
+        .single()
+        .unwrap_or_default();
     (0..n)
         .map(|i| {
             let host = format!("srv-{:03}", i % 97);
@@ -22,7 +25,11 @@ fn alerts(n: u32) -> Vec<Alert> {
                 source: AlertSource::Sigma,
                 rule_id: format!("rule-{}", i % 13),
                 title: format!("Failed logon burst from 198.51.100.{} on {host}", i % 250),
-                level: if i % 13 == 0 { Level::High } else { Level::Medium },
+                level: if i % 13 == 0 {
+                    Level::High
+                } else {
+                    Level::Medium
+                },
                 score: None,
                 techniques: vec!["T1110.003".into()],
                 tactics: vec!["credential-access".into()],

@@ -11,8 +11,7 @@ use std::fmt::Write as _;
 use rampart_core::EntityKind;
 
 use crate::facts::{
-    FactSheet, alert_facts_line, fmt_num, fmt_score, fmt_time, group_line,
-    level_text, mode_text,
+    FactSheet, alert_facts_line, fmt_num, fmt_score, fmt_time, group_line, level_text, mode_text,
 };
 use crate::narrative::{Narrative, Renderer, cited_ids};
 
@@ -176,9 +175,10 @@ impl Writer<'_> {
         }
         let _ = writeln!(self.text, "\n### Scores\n");
         for (a, x) in scored {
-            let score = a
-                .score
-                .map_or_else(|| "a score".to_owned(), |s| format!("score {}", fmt_score(s)));
+            let score = a.score.map_or_else(
+                || "a score".to_owned(),
+                |s| format!("score {}", fmt_score(s)),
+            );
             let mut line = format!(
                 "- Model {} {} gave alert {} {score} (raw output {} against a base value of {})",
                 quote(&x.model),
@@ -200,7 +200,11 @@ impl Writer<'_> {
                         )
                     })
                     .collect();
-                let _ = write!(line, "; its largest contributions were {}", parts.join(", "));
+                let _ = write!(
+                    line,
+                    "; its largest contributions were {}",
+                    parts.join(", ")
+                );
             }
             let cite = self.cite(&[a.id.to_string()]);
             let _ = writeln!(self.text, "{line}.{cite}");
@@ -250,7 +254,10 @@ impl Writer<'_> {
             sheet.entities.len().saturating_sub(MAX_LISTED_ENTITIES) + sheet.omitted.entities;
         if more > 0 {
             let inc_cite = self.inc_cite(sheet);
-            let _ = writeln!(self.text, "- {more} more entities are not listed.{inc_cite}");
+            let _ = writeln!(
+                self.text,
+                "- {more} more entities are not listed.{inc_cite}"
+            );
         }
     }
 

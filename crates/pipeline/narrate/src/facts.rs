@@ -28,6 +28,9 @@ pub const MAX_FIELD_BYTES: usize = 4096;
 pub const GROUP_SAMPLE: usize = 3;
 /// Most contributions kept per model explanation.
 pub const TOP_CONTRIBUTIONS: usize = 3;
+/// Longest entity value used as its own evidence id (longer ones get a derived id, so a
+/// prompt label `<id>@<field>` stays within the guard's 64-character label).
+pub const MAX_PLAIN_ID: usize = 40;
 /// Most triggering events per alert kept as evidence items (the rest are counted).
 pub const EVENTS_PER_ALERT: usize = 5;
 /// Most event fields attached to one fact sheet.
@@ -269,10 +272,7 @@ impl FactSheet {
             .iter()
             .map(|e| (&e.entity, e.evidence_id.as_str()))
             .collect();
-        let alert_facts: Vec<AlertFact> = mine
-            .iter()
-            .map(|a| alert_fact(a, &entity_id))
-            .collect();
+        let alert_facts: Vec<AlertFact> = mine.iter().map(|a| alert_fact(a, &entity_id)).collect();
         let techniques = technique_facts(incident, &mine, technique_name);
         let mut decision_facts: Vec<DecisionFact> = decisions
             .iter()
@@ -332,8 +332,7 @@ impl FactSheet {
             .iter()
             .flat_map(|a| a.event_ids.iter().copied())
             .collect();
-        let mut done: BTreeSet<EventId> =
-            self.event_fields.iter().map(|f| f.event_id).collect();
+        let mut done: BTreeSet<EventId> = self.event_fields.iter().map(|f| f.event_id).collect();
         for event in events {
             if !wanted.contains(&event.id) || !done.insert(event.id) {
                 continue;
@@ -407,9 +406,8 @@ impl FactSheet {
         }
         self.detail = Detail::TopRules;
         // Most severe, largest groups first; drop from the end.
-        self.groups.sort_by(|a, b| {
-            (b.level, b.count, &a.rule_id).cmp(&(a.level, a.count, &b.rule_id))
-        });
+        self.groups
+            .sort_by(|a, b| (b.level, b.count, &a.rule_id).cmp(&(a.level, a.count, &b.rule_id)));
         while self.estimated_tokens() > max_tokens {
             if self.entities.len() > self.groups.len() && self.entities.pop().is_some() {
                 self.omitted.entities += 1;
@@ -565,7 +563,7 @@ pub fn entity_field(kind: EntityKind) -> &'static str {
 pub fn entity_evidence_id(entity: &EntityRef) -> String {
     let plain = entity.kind != EntityKind::User
         && !entity.value.is_empty()
-        && entity.value.len() <= 64
+        && entity.value.len() <= MAX_PLAIN_ID
         && entity
             .value
             .chars()
@@ -613,9 +611,7 @@ fn entity_facts(incident: &Incident, alerts: &[&Alert]) -> Vec<EntityFact> {
             alert_ids,
         })
         .collect();
-    facts.sort_by(|a, b| {
-        (b.alert_ids.len(), &a.entity).cmp(&(a.alert_ids.len(), &b.entity))
-    });
+    facts.sort_by(|a, b| (b.alert_ids.len(), &a.entity).cmp(&(a.alert_ids.len(), &b.entity)));
     // Two entities whose derived ids collide would share citations; keep the first.
     let mut ids = BTreeSet::new();
     facts.retain(|f| ids.insert(f.evidence_id.clone()));
@@ -712,7 +708,11 @@ fn group_alerts(alerts: &[AlertFact], by_host: bool) -> Vec<AlertGroup> {
     let mut index: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
     let mut hosts: Vec<BTreeSet<String>> = Vec::new();
     for a in alerts {
-        let host = if by_host { a.hosts.first().cloned() } else { None };
+        let host = if by_host {
+            a.hosts.first().cloned()
+        } else {
+            None
+        };
         let key = (a.rule_id.clone(), host.clone());
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(AlertGroup {

@@ -80,11 +80,20 @@ fn evidence_ids_cover_alerts_events_techniques_entities_and_decisions() {
     let t1105 = sheet.techniques.iter().find(|t| t.id == "T1105").unwrap();
     assert_eq!(t1105.name.as_deref(), Some("Ingress Tool Transfer"));
     assert_eq!(t1105.alert_ids, vec![alerts[1].id]);
-    let scored = sheet.alerts.iter().find(|a| a.explanation.is_some()).unwrap();
+    let scored = sheet
+        .alerts
+        .iter()
+        .find(|a| a.explanation.is_some())
+        .unwrap();
     assert_eq!(scored.explanation.as_ref().unwrap().top.len(), 3);
     // Alerts outside the incident and decisions about other incidents are ignored.
     let stray = alert("other", "Other", "ws-9", 1);
-    let sheet2 = FactSheet::build(&incident, &[alerts.clone(), vec![stray.clone()]].concat(), &decisions, &technique_name);
+    let sheet2 = FactSheet::build(
+        &incident,
+        &[alerts.clone(), vec![stray.clone()]].concat(),
+        &decisions,
+        &technique_name,
+    );
     assert!(!sheet2.evidence_ids().contains(&stray.id.to_string()));
 }
 
@@ -94,8 +103,17 @@ fn large_incidents_are_summarised_by_rule_and_host_within_the_budget() {
     let mut alerts = Vec::new();
     for i in 0..600u32 {
         let rule = format!("rule-{}", i % 4);
-        let mut a = alert(&rule, &format!("Brute force attempt ({rule})"), &format!("srv-{:02}", i % 30), i);
-        a.level = if i % 4 == 0 { Level::Critical } else { Level::Medium };
+        let mut a = alert(
+            &rule,
+            &format!("Brute force attempt ({rule})"),
+            &format!("srv-{:02}", i % 30),
+            i,
+        );
+        a.level = if i % 4 == 0 {
+            Level::Critical
+        } else {
+            Level::Medium
+        };
         a.source = AlertSource::Correlation;
         alerts.push(a);
     }
@@ -105,7 +123,10 @@ fn large_incidents_are_summarised_by_rule_and_host_within_the_budget() {
     let full_tokens = full.estimated_tokens();
     for budget in [40_000, 8_000, 2_000, 600] {
         let sheet = FactSheet::build_within(&inc, &alerts, &[], &technique_name, budget);
-        assert!(sheet.detail > Detail::Full, "{budget}: {full_tokens} tokens unsummarised");
+        assert!(
+            sheet.detail > Detail::Full,
+            "{budget}: {full_tokens} tokens unsummarised"
+        );
         assert_eq!(sheet.alert_count, 600);
         let grouped: usize = sheet.groups.iter().map(|g| g.count).sum();
         if sheet.omitted.groups == 0 {
@@ -114,15 +135,28 @@ fn large_incidents_are_summarised_by_rule_and_host_within_the_budget() {
         let narrative = DeterministicRenderer::new().render(&sheet);
         assert_every_sentence_cites(&narrative.text, &sheet.evidence_ids());
         if budget >= 2_000 {
-            assert!(sheet.estimated_tokens() <= budget, "{budget}: {}", sheet.estimated_tokens());
+            assert!(
+                sheet.estimated_tokens() <= budget,
+                "{budget}: {}",
+                sheet.estimated_tokens()
+            );
         }
     }
     let by_host = FactSheet::build_within(&inc, &alerts, &[], &technique_name, 40_000);
     assert_eq!(by_host.detail, Detail::ByRuleAndHost);
-    assert!(by_host.groups.iter().all(|g| g.host.is_some() && g.sample.len() <= 3));
+    assert!(
+        by_host
+            .groups
+            .iter()
+            .all(|g| g.host.is_some() && g.sample.len() <= 3)
+    );
     let tight = FactSheet::build_within(&inc, &alerts, &[], &technique_name, 600);
     assert!(tight.detail >= Detail::ByRule);
-    assert_eq!(tight.groups.first().map(|g| g.level), Some(Level::Critical), "most severe kept first");
+    assert_eq!(
+        tight.groups.first().map(|g| g.level),
+        Some(Level::Critical),
+        "most severe kept first"
+    );
     assert!(estimate_tokens("abcd") == 1);
 }
 
@@ -134,7 +168,10 @@ fn hostile_titles_cannot_fake_citations_or_markdown() {
         "ws-1",
         3,
     );
-    a.entities.push(EntityRef::new(EntityKind::Url, "https://exfil.example/p?d=1 and more"));
+    a.entities.push(EntityRef::new(
+        EntityKind::Url,
+        "https://exfil.example/p?d=1 and more",
+    ));
     let inc = incident("x", &[a.clone()]);
     let sheet = FactSheet::build(&inc, &[a], &[], &technique_name);
     let n = DeterministicRenderer::new().render(&sheet);
@@ -143,7 +180,12 @@ fn hostile_titles_cannot_fake_citations_or_markdown() {
     assert!(!n.citations.iter().any(|c| c.starts_with("alr_0000")));
     assert_every_sentence_cites(&n.text, &sheet.evidence_ids());
     // A URL with spaces gets a derived id.
-    assert!(sheet.evidence_ids().iter().any(|i| i.starts_with("ent_url_")));
+    assert!(
+        sheet
+            .evidence_ids()
+            .iter()
+            .any(|i| i.starts_with("ent_url_"))
+    );
 }
 
 proptest! {

@@ -21,8 +21,8 @@ use rampart_narrate::{
 };
 use serde_json::{Value, json};
 use support::{
-    MemorySink, Reply, Request, Script, Server, alert, honest_answer, incident, powershell_incident,
-    technique_name,
+    MemorySink, Reply, Request, Script, Server, alert, honest_answer, incident,
+    powershell_incident, technique_name,
 };
 
 fn guard() -> Guard {
@@ -82,9 +82,17 @@ fn first_alert_id(request: &Request) -> String {
 }
 
 fn assert_fell_back(n: &Narrative, sheet: &FactSheet, expected: &str) {
-    assert_eq!(n.renderer, Renderer::Deterministic, "{:?}", n.fallback_reason);
+    assert_eq!(
+        n.renderer,
+        Renderer::Deterministic,
+        "{:?}",
+        n.fallback_reason
+    );
     let reason = n.fallback_reason.as_deref().unwrap_or_default();
-    assert!(reason.contains(expected), "reason `{reason}` lacks `{expected}`");
+    assert!(
+        reason.contains(expected),
+        "reason `{reason}` lacks `{expected}`"
+    );
     assert_eq!(n.text, DeterministicRenderer::new().render(sheet).text);
 }
 
@@ -108,16 +116,31 @@ fn honest_answer_is_accepted_rehydrated_and_audited() {
     let request = &requests[0];
     assert_eq!(request.authorization.as_deref(), Some("Bearer sk-test-key"));
     // PII is pseudonymised in the prompt and restored in the narrative.
-    assert!(!request.body.to_lowercase().contains("jdoe"), "user name leaked into the prompt");
-    assert!(request.message("user").contains("@related.user.name>>[user:"));
+    assert!(
+        !request.body.to_lowercase().contains("jdoe"),
+        "user name leaked into the prompt"
+    );
+    assert!(
+        request
+            .message("user")
+            .contains("@related.user.name>>[user:")
+    );
     assert!(n.text.contains("corp\\jdoe"), "{}", n.text);
     // Spotlighting: data blocks are datamarked.
-    assert!(request.message("user").contains("Suspicious\u{02C6}PowerShell\u{02C6}Spawned"));
+    assert!(
+        request
+            .message("user")
+            .contains("Suspicious\u{02C6}PowerShell\u{02C6}Spawned")
+    );
     assert!(request.message("system").contains("CANARY-"));
     // Every claim cites evidence of the sheet.
     let known = sheet.evidence_ids();
     assert!(!n.citations.is_empty());
-    assert!(n.citations.iter().all(|c| known.contains(c)), "{:?}", n.citations);
+    assert!(
+        n.citations.iter().all(|c| known.contains(c)),
+        "{:?}",
+        n.citations
+    );
     for line in n.text.lines().filter(|l| l.starts_with("- ")) {
         assert!(line.ends_with(']'), "{line}");
     }
@@ -132,9 +155,16 @@ fn honest_answer_is_accepted_rehydrated_and_audited() {
     assert_eq!(events[0].details["sha256"], json!(prompt_sha));
     assert_eq!(events[0].subject, sheet.incident_id.to_string());
     assert_eq!(events[1].details["accepted"], json!(true));
-    assert_eq!(events[1].details["sha256"], json!(n.response_sha256.clone().unwrap()));
-    let logged = serde_json::to_string(&events.iter().map(|e| &e.details).collect::<Vec<_>>()).unwrap();
-    assert!(!logged.contains("PowerShell"), "the audit log holds hashes, not texts");
+    assert_eq!(
+        events[1].details["sha256"],
+        json!(n.response_sha256.clone().unwrap())
+    );
+    let logged =
+        serde_json::to_string(&events.iter().map(|e| &e.details).collect::<Vec<_>>()).unwrap();
+    assert!(
+        !logged.contains("PowerShell"),
+        "the audit log holds hashes, not texts"
+    );
 }
 
 #[test]
@@ -149,7 +179,10 @@ fn the_transparency_log_records_prompt_and_response_hashes() {
     assert_eq!(prompt.kind, AuditKind::LlmPrompt);
     assert_eq!(response.kind, AuditKind::LlmResponse);
     assert_eq!(prompt.details["sha256"], json!(n.prompt_sha256.unwrap()));
-    assert_eq!(response.details["sha256"], json!(n.response_sha256.unwrap()));
+    assert_eq!(
+        response.details["sha256"],
+        json!(n.response_sha256.unwrap())
+    );
     log.verify().unwrap();
 }
 
@@ -212,7 +245,10 @@ fn adversarial_cases() -> Vec<Case> {
                 use base64::Engine as _;
                 let id = first_alert_id(r);
                 let encoded = base64::engine::general_purpose::STANDARD.encode(r.canary());
-                Reply::Content(honest_plus(r, json!({"text": format!("Note {encoded}"), "evidence": [id]})))
+                Reply::Content(honest_plus(
+                    r,
+                    json!({"text": format!("Note {encoded}"), "evidence": [id]}),
+                ))
             }),
             expected: "canary",
         },
@@ -240,22 +276,32 @@ fn adversarial_cases() -> Vec<Case> {
         },
         Case {
             name: "malformed JSON",
-            script: Box::new(|_, _| Reply::Content(r#"{"claims": [{"text": "WS-0231 was compromised", "evidence": ["#.into())),
+            script: Box::new(|_, _| {
+                Reply::Content(
+                    r#"{"claims": [{"text": "WS-0231 was compromised", "evidence": ["#.into(),
+                )
+            }),
             expected: "not valid JSON",
         },
         Case {
             name: "prose instead of JSON",
-            script: Box::new(|_, _| Reply::Content("The host ws-0231 was compromised via PowerShell.".into())),
+            script: Box::new(|_, _| {
+                Reply::Content("The host ws-0231 was compromised via PowerShell.".into())
+            }),
             expected: "not valid JSON",
         },
         Case {
             name: "JSON of the wrong shape",
-            script: Box::new(|_, _| Reply::Content(r#"{"narrative": "All good.", "claims": [{"text": "x"}]}"#.into())),
+            script: Box::new(|_, _| {
+                Reply::Content(r#"{"narrative": "All good.", "claims": [{"text": "x"}]}"#.into())
+            }),
             expected: "unknown key",
         },
         Case {
             name: "response body that is not JSON",
-            script: Box::new(|_, _| Reply::Status(200, "<html><body>Bad gateway</body></html>".into())),
+            script: Box::new(|_, _| {
+                Reply::Status(200, "<html><body>Bad gateway</body></html>".into())
+            }),
             expected: "response is not JSON",
         },
         Case {
@@ -265,7 +311,9 @@ fn adversarial_cases() -> Vec<Case> {
         },
         Case {
             name: "HTTP 401",
-            script: Box::new(|_, _| Reply::Status(401, r#"{"error": {"message": "bad key"}}"#.into())),
+            script: Box::new(|_, _| {
+                Reply::Status(401, r#"{"error": {"message": "bad key"}}"#.into())
+            }),
             expected: "HTTP status 401",
         },
         Case {
@@ -283,11 +331,20 @@ fn every_adversarial_answer_falls_back_with_a_reason() {
         let server = Server::start(case.script);
         let sink = MemorySink::default();
         let n = narrator(config(&server)).narrate(&sheet, &sink);
-        eprintln!("{}: {}", case.name, n.fallback_reason.as_deref().unwrap_or("accepted"));
+        eprintln!(
+            "{}: {}",
+            case.name,
+            n.fallback_reason.as_deref().unwrap_or("accepted")
+        );
         assert_fell_back(&n, &sheet, case.expected);
         assert!(n.prompt_sha256.is_some(), "{}", case.name);
         let kinds: Vec<AuditKind> = sink.events().iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![AuditKind::LlmPrompt, AuditKind::LlmResponse], "{}", case.name);
+        assert_eq!(
+            kinds,
+            vec![AuditKind::LlmPrompt, AuditKind::LlmResponse],
+            "{}",
+            case.name
+        );
         assert_eq!(sink.events()[1].details["accepted"], json!(false));
     }
 }
@@ -314,7 +371,10 @@ fn an_obeyed_injection_is_withheld_from_the_prompt_and_caught_in_the_answer() {
     let n = narrator(config(&server)).narrate(&sheet, &MemorySink::default());
     assert_fell_back(&n, &sheet, "fix-update.example");
     let body = &server.requests()[0];
-    assert!(!body.body.contains("fix-update"), "the flagged title reached the prompt");
+    assert!(
+        !body.body.contains("fix-update"),
+        "the flagged title reached the prompt"
+    );
     let withheld = rampart_guard::prompt::datamark(rampart_narrate::llm::WITHHELD);
     assert!(body.message("user").contains(&withheld));
 }
@@ -334,7 +394,11 @@ fn retries_follow_a_500_and_a_stall_is_cut_by_the_timeout() {
         ..config(&server)
     })
     .narrate(&sheet, &MemorySink::default());
-    assert!(matches!(n.renderer, Renderer::Llm { .. }), "{:?}", n.fallback_reason);
+    assert!(
+        matches!(n.renderer, Renderer::Llm { .. }),
+        "{:?}",
+        n.fallback_reason
+    );
     assert_eq!(server.requests().len(), 2);
 
     let stalled = Server::start(|_, r| Reply::Stall(Duration::from_secs(5), honest_answer(r)));
@@ -367,11 +431,23 @@ fn the_circuit_breaker_skips_the_network_after_the_threshold() {
     let before = sink.events().len();
     for _ in 0..5 {
         let n = narrator.narrate(&sheet, &sink);
-        assert_fell_back(&n, &sheet, "circuit breaker open after 2 consecutive LLM failures");
+        assert_fell_back(
+            &n,
+            &sheet,
+            "circuit breaker open after 2 consecutive LLM failures",
+        );
         assert_eq!(n.prompt_sha256, None, "no prompt was built");
     }
-    assert_eq!(server.connections(), 2, "no network while the breaker is open");
-    assert_eq!(sink.events().len(), before, "nothing sent, nothing recorded");
+    assert_eq!(
+        server.connections(),
+        2,
+        "no network while the breaker is open"
+    );
+    assert_eq!(
+        sink.events().len(),
+        before,
+        "nothing sent, nothing recorded"
+    );
 }
 
 #[test]
@@ -386,7 +462,14 @@ fn no_prompt_is_sent_unless_it_is_recorded() {
 #[test]
 fn a_large_incident_is_summarised_into_the_prompt_budget() {
     let alerts: Vec<_> = (0..2_000u32)
-        .map(|i| alert(&format!("rule-{}", i % 7), "Failed logon burst", &format!("srv-{}", i % 50), i))
+        .map(|i| {
+            alert(
+                &format!("rule-{}", i % 7),
+                "Failed logon burst",
+                &format!("srv-{}", i % 50),
+                i,
+            )
+        })
         .collect();
     let inc = incident("Password spraying", &alerts);
     let sheet = FactSheet::build(&inc, &alerts, &[], &technique_name);
@@ -396,11 +479,19 @@ fn a_large_incident_is_summarised_into_the_prompt_budget() {
         ..config(&server)
     })
     .narrate(&sheet, &MemorySink::default());
-    assert!(matches!(n.renderer, Renderer::Llm { .. }), "{:?}", n.fallback_reason);
+    assert!(
+        matches!(n.renderer, Renderer::Llm { .. }),
+        "{:?}",
+        n.fallback_reason
+    );
     let body = &server.requests()[0].body;
     // The budget bounds the evidence; the request adds the fixed instructions and markers.
     assert!(body.len() < 3_000 * 4 * 2, "{} bytes", body.len());
-    assert!(server.requests()[0].message("user").contains("2000\u{02C6}alerts"));
+    assert!(
+        server.requests()[0]
+            .message("user")
+            .contains("2000\u{02C6}alerts")
+    );
 }
 
 #[test]

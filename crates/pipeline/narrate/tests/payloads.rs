@@ -115,8 +115,16 @@ fn real_payloads_are_withheld_before_any_prompt_and_honest_answers_are_all_accep
     let benign: Vec<Planted> = pick(&test, Category::BenignPrompt, 30, 10)
         .into_iter()
         .map(Planted::Title)
-        .chain(pick(&test, Category::SecurityProse, 20, 10).into_iter().map(Planted::Title))
-        .chain(pick(&test, Category::BenignContext, 20, 20).into_iter().map(Planted::Message))
+        .chain(
+            pick(&test, Category::SecurityProse, 20, 10)
+                .into_iter()
+                .map(Planted::Title),
+        )
+        .chain(
+            pick(&test, Category::BenignContext, 20, 20)
+                .into_iter()
+                .map(Planted::Message),
+        )
         .collect();
     assert!(hostile.len() >= 100, "{} payloads", hostile.len());
     assert!(benign.len() >= 50, "{} benign texts", benign.len());
@@ -181,7 +189,10 @@ fn real_payloads_are_withheld_before_any_prompt_and_honest_answers_are_all_accep
         "honest answers accepted: {accepted}/{total} ({:.1}%)",
         acceptance * 100.0
     );
-    assert!(rejected.is_empty(), "honest answers rejected: {rejected:#?}");
+    assert!(
+        rejected.is_empty(),
+        "honest answers rejected: {rejected:#?}"
+    );
     assert!((acceptance - 1.0).abs() < f64::EPSILON);
     let (hit, n) = withheld
         .values()
@@ -190,5 +201,8 @@ fn real_payloads_are_withheld_before_any_prompt_and_honest_answers_are_all_accep
     // The guard's documented recall on its held-out split at the shipped threshold is 0.77
     // (bench/results/guard.json, `all.tpr_at_shipped_threshold`); what it misses still
     // reaches the prompt only spotlighted (delimited and datamarked), as asserted above.
-    assert!(rate >= 0.7, "only {rate:.3} of held-out payloads were withheld");
+    assert!(
+        rate >= 0.7,
+        "only {rate:.3} of held-out payloads were withheld"
+    );
 }

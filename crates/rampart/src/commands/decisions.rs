@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use rampart_audit::{AuditKind, LogEntry};
 use rampart_core::{ActionMode, DecisionId, IncidentId};
-use rampart_decide::{ApprovalStatus, Approvals, AuditedDecision, Authorized, ENGINE, execute_audited};
+use rampart_decide::{
+    ApprovalStatus, Approvals, AuditedDecision, Authorized, ENGINE, execute_audited,
+};
 use serde::Serialize;
 
 use crate::audit_log::AuditLog;
@@ -73,7 +75,9 @@ fn read_log(audit: &AuditLog) -> anyhow::Result<Ledger> {
     for index in 0..audit.len()? {
         let (entry, _) = audit.entry(index)?;
         match entry.kind {
-            AuditKind::Decision => {
+            // Executions are logged under the decision kind too, with the subject
+            // `<decision>/executed`; only the decision records themselves are read here.
+            AuditKind::Decision if !entry.subject.contains('/') => {
                 let decision = AuditedDecision::from_log_entry(&entry)?;
                 decisions.insert(decision.id(), decision);
             }
@@ -87,14 +91,19 @@ fn read_log(audit: &AuditLog) -> anyhow::Result<Ledger> {
     })
 }
 
-fn status_of(decision: &AuditedDecision, ledger: &Ledger) -> anyhow::Result<(String, Option<Approvals>)> {
+fn status_of(
+    decision: &AuditedDecision,
+    ledger: &Ledger,
+) -> anyhow::Result<(String, Option<Approvals>)> {
     match decision.mode() {
         ActionMode::DryRun => Ok(("dry_run".to_owned(), None)),
         ActionMode::Automatic => Ok(("automatic".to_owned(), None)),
         ActionMode::NeedsApproval(_) => {
             let approvals = Approvals::from_log_entries(decision, ENGINE, &ledger.approvals)?;
             let status = match approvals.status() {
-                ApprovalStatus::Pending { have, need } => format!("pending ({have} of {need} approvals)"),
+                ApprovalStatus::Pending { have, need } => {
+                    format!("pending ({have} of {need} approvals)")
+                }
                 ApprovalStatus::Approved => "approved".to_owned(),
                 ApprovalStatus::Rejected => "rejected".to_owned(),
             };
@@ -157,7 +166,11 @@ fn list(args: &ListArgs, ledger: &Ledger, json: bool) -> anyhow::Result<()> {
     for v in &views {
         println!(
             "{}  {:<17} {:<28} incident {}  policy `{}`",
-            v.decision.id, v.decision.action, v.status, v.decision.incident_id, v.decision.policy_id
+            v.decision.id,
+            v.decision.action,
+            v.status,
+            v.decision.incident_id,
+            v.decision.policy_id
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 
-use rampart_core::{Alert, AlertSource};
+use rampart_core::{Alert, AlertSource, Incident};
 use rampart_store::Store;
 
 use crate::commands::run::RunSummary;
@@ -25,6 +25,7 @@ struct DemoReport {
     models: Vec<TrainReport>,
     ingest: RunSummary,
     top_alerts: Vec<Alert>,
+    incidents: Vec<Incident>,
     audit: AuditSummary,
 }
 
@@ -57,7 +58,7 @@ pub fn run(
     if !json {
         println!("Rampart demo: data dir {}", data_dir.display());
         println!(
-            "step 1/3  train and sign a threat scorer and an anomaly detector on 4,000 NSL-KDD flows"
+            "step 1/4  train and sign a threat scorer and an anomaly detector on 4,000 NSL-KDD flows"
         );
     }
     let mut models = Vec::new();
@@ -83,7 +84,7 @@ pub fn run(
     if !json {
         println!();
         println!(
-            "step 2/3  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows) and score it with the verified models"
+            "step 2/4  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows) and score it with the verified models"
         );
     }
     let (detectors, _) = crate::detection::Detectors::build(&data_dir, config, &store, &audit)?;
@@ -91,6 +92,8 @@ pub fn run(
     let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors, responder)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
     let top_alerts = top_scored_alerts(&store)?;
+    let mut incidents = super::incidents::all_incidents(&store)?;
+    incidents.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     let verified = audit.verify().context("the audit log does not verify")?;
     let checkpoint = audit.checkpoint()?.to_note_text();
     if json {
@@ -99,6 +102,7 @@ pub fn run(
             models,
             ingest,
             top_alerts,
+            incidents,
             audit: AuditSummary {
                 entries: verified.entries,
                 root_hash: hex::encode(verified.root),
@@ -121,7 +125,21 @@ pub fn run(
         }
     }
     println!();
-    println!("step 3/3  verify the tamper-evident audit log");
+    if let Some(top) = incidents.first() {
+        println!(
+            "step 3/4  the highest-risk of {} incidents, end to end (alerts, score breakdown, decisions, narrative)",
+            incidents.len()
+        );
+        super::incidents::show(
+            &super::incidents::ShowArgs { id: top.id },
+            &store,
+            &data_dir,
+            config,
+            false,
+        )?;
+        println!();
+    }
+    println!("step 4/4  verify the tamper-evident audit log");
     println!(
         "audit log verified: {} entries, root {}; latest signed checkpoint:",
         verified.entries,
@@ -132,6 +150,8 @@ pub fn run(
     }
     println!();
     println!("inspect it further:");
+    println!("  rampart incidents list --data-dir {}", data_dir.display());
+    println!("  rampart decisions list --data-dir {}", data_dir.display());
     println!("  rampart alerts list --data-dir {}", data_dir.display());
     println!("  rampart runs --data-dir {}", data_dir.display());
     println!("  rampart dead-letters --data-dir {}", data_dir.display());

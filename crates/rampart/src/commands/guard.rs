@@ -117,12 +117,22 @@ fn scan(args: &ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     let guard = guard(args.target_fpr)?;
     if let Some(path) = &args.jsonl {
         let flagged = if path.as_os_str() == "-" {
-            scan_jsonl(&guard, std::io::stdin().lock(), "<stdin>", args.max_line_bytes)?
+            scan_jsonl(
+                &guard,
+                std::io::stdin().lock(),
+                "<stdin>",
+                args.max_line_bytes,
+            )?
         } else {
-            let file = File::open(path)
-                .with_context(|| format!("cannot open `{}`", path.display()))?;
+            let file =
+                File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
             let name = path.display().to_string();
-            scan_jsonl(&guard, BufReader::with_capacity(1 << 16, file), &name, args.max_line_bytes)?
+            scan_jsonl(
+                &guard,
+                BufReader::with_capacity(1 << 16, file),
+                &name,
+                args.max_line_bytes,
+            )?
         };
         return Ok(exit(flagged, args.fail_on_flag));
     }
@@ -193,7 +203,11 @@ enum Line {
 
 /// Reads one line of at most `max` bytes into `buf`, consuming (not storing) the rest of a
 /// longer line, so memory stays bounded by `max` whatever the input.
-fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+fn read_bounded_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
     buf.clear();
     let mut seen = 0usize;
     let mut any = false;
@@ -232,7 +246,12 @@ fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -
 
 /// Scans every line of `reader`; prints one JSON result per line; returns whether any text
 /// was flagged.
-fn scan_jsonl(guard: &Guard, mut reader: impl BufRead, name: &str, max: usize) -> anyhow::Result<bool> {
+fn scan_jsonl(
+    guard: &Guard,
+    mut reader: impl BufRead,
+    name: &str,
+    max: usize,
+) -> anyhow::Result<bool> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut buf = Vec::new();
@@ -265,7 +284,12 @@ fn scan_line(guard: &Guard, bytes: &[u8], line_no: u64) -> (Value, bool) {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let parsed: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
-        Err(e) => return (error_result(line_no, None, &format!("invalid JSON: {e}")), false),
+        Err(e) => {
+            return (
+                error_result(line_no, None, &format!("invalid JSON: {e}")),
+                false,
+            );
+        }
     };
     let id = parsed.get("id").cloned();
     let Some(text) = parsed.get("text").and_then(Value::as_str) else {
@@ -304,8 +328,12 @@ fn load_split(args: &DataArgs) -> anyhow::Result<(Dataset, Split)> {
         "shared data folder `{}` not found; pass `--data DIR` or set RAMPART_SHARED_DATA",
         root.display()
     );
-    let data = Dataset::load(&root)
-        .with_context(|| format!("cannot load the development data under `{}`", root.display()))?;
+    let data = Dataset::load(&root).with_context(|| {
+        format!(
+            "cannot load the development data under `{}`",
+            root.display()
+        )
+    })?;
     if !data.missing.is_empty() {
         tracing::warn!(missing = ?data.missing, "some data sources are missing and were skipped");
     }
@@ -331,8 +359,13 @@ fn train_model(args: &TrainArgs, json: bool) -> anyhow::Result<()> {
         ..TrainConfig::default()
     };
     let started = Instant::now();
-    let model = train(&split.train, &split.calibration, &config, data.source_counts())
-        .context("training failed")?;
+    let model = train(
+        &split.train,
+        &split.calibration,
+        &config,
+        data.source_counts(),
+    )
+    .context("training failed")?;
     let seconds = started.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
     let sha256 = model.sha256_hex();
@@ -378,8 +411,8 @@ fn eval(args: &EvalArgs, json: bool) -> anyhow::Result<()> {
             (guard, "shipped".to_owned(), DEFAULT_MODEL_SHA256.to_owned())
         }
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
             let model = GuardModel::from_bytes_unpinned(&bytes)
                 .with_context(|| format!("`{}` is not a guard model", path.display()))?;
             let sha256 = model.sha256_hex();
@@ -387,7 +420,8 @@ fn eval(args: &EvalArgs, json: bool) -> anyhow::Result<()> {
         }
     };
     anyhow::ensure!(
-        split.test.iter().any(Example::is_injection) && split.test.iter().any(|e| !e.is_injection()),
+        split.test.iter().any(Example::is_injection)
+            && split.test.iter().any(|e| !e.is_injection()),
         "the test split needs both injections and benign texts; is the data folder complete?"
     );
     let report = evaluate(&guard, &split.test);
@@ -406,8 +440,15 @@ fn eval(args: &EvalArgs, json: bool) -> anyhow::Result<()> {
 }
 
 fn print_eval(model: &str, sha256: &str, r: &EvalReport) {
-    println!("model {model} (sha256 {sha256}), held-back test split, {} benign texts", r.negatives);
-    for (name, d) in [("direct", &r.direct), ("indirect", &r.indirect), ("all", &r.all)] {
+    println!(
+        "model {model} (sha256 {sha256}), held-back test split, {} benign texts",
+        r.negatives
+    );
+    for (name, d) in [
+        ("direct", &r.direct),
+        ("indirect", &r.indirect),
+        ("all", &r.all),
+    ] {
         println!(
             "  {name:>8}: {:5} injections, ROC-AUC {:.4}, TPR at 1% FPR {:.3}, TPR at the shipped threshold {:.3}",
             d.positives, d.roc_auc, d.tpr_at_1pct_fpr, d.tpr_at_shipped_threshold

@@ -185,7 +185,8 @@ struct TechniqueName {
     name: Option<String>,
 }
 
-fn show(
+/// Prints (or writes as JSON) one incident in full.
+pub fn show(
     args: &ShowArgs,
     store: &dyn Store,
     data_dir: &Path,
@@ -233,14 +234,22 @@ fn show(
     );
     println!("  tactics: {}", incident.tactics.join(" -> "));
     for t in &techniques {
-        println!("  technique {} {}", t.id, t.name.as_deref().unwrap_or("(unknown)"));
+        println!(
+            "  technique {} {}",
+            t.id,
+            t.name.as_deref().unwrap_or("(unknown)")
+        );
     }
     for entity in &incident.entities {
         println!("  entity {entity}");
     }
     println!("timeline:");
     for alert in &alerts {
-        println!("  {}  {}", time(alert.first_seen), super::alerts::one_line(alert));
+        println!(
+            "  {}  {}",
+            time(alert.first_seen),
+            super::alerts::one_line(alert)
+        );
     }
     print_explanation(&explanation);
     println!("decisions:");
@@ -333,7 +342,14 @@ fn explain(
     print_explanation(&explanation);
     if let Some(w) = without {
         println!();
-        println!("without {}:", args.without.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+        println!(
+            "without {}:",
+            args.without
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         print_explanation(&w);
         println!("score change: {:+.3}", w.total - explanation.total);
     }

@@ -7,8 +7,8 @@ pub mod dead_letters;
 pub mod decisions;
 pub mod demo;
 pub mod explain;
-pub mod incidents;
 pub mod guard;
+pub mod incidents;
 pub mod keys;
 pub mod model;
 pub mod narrate;
@@ -43,8 +43,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(command) => {
             alerts::run(command, &global.data_dir(), &config()?, global.json)
         }
-        Command::Incidents(command) => incidents::run(command, &global.data_dir(), &config()?, global.json),
-        Command::Decisions(command) => decisions::run(command, &global.data_dir(), &config()?, global.json),
+        Command::Incidents(command) => {
+            incidents::run(command, &global.data_dir(), &config()?, global.json)
+        }
+        Command::Decisions(command) => {
+            decisions::run(command, &global.data_dir(), &config()?, global.json)
+        }
         Command::Narrate(args) => narrate::run(args, &global.data_dir(), &config()?, global.json),
         Command::Train(args) => train::run(args, &global.data_dir(), &config()?, global.json),
         Command::Eval(args) => train::eval(args, &global.data_dir(), &config()?, global.json),

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::detection::Detectors;
-use crate::response::Responder;
 use crate::output::{print_json, thousands};
+use crate::response::Responder;
 use crate::runner::{self, RunOutcome};
 
 /// Arguments of `rampart run`.
@@ -55,6 +55,12 @@ pub struct RunSummary {
     pub incidents: u64,
     /// New decisions.
     pub decisions: u64,
+    /// Actions executed (automatic ones; approved ones run on approval).
+    pub actions_executed: u64,
+    /// Narratives written.
+    pub narratives: u64,
+    /// LLM narratives refused by validation and replaced by the deterministic one.
+    pub narrative_fallbacks: u64,
     /// Wall time in seconds.
     pub elapsed_s: f64,
     /// Records per second over the whole run.
@@ -81,6 +87,9 @@ impl RunSummary {
             alerts_by_source: counts.alerts_by_source.clone(),
             incidents: counts.incidents,
             decisions: counts.decisions,
+            actions_executed: outcome.response.actions_executed,
+            narratives: outcome.response.narratives,
+            narrative_fallbacks: outcome.response.narrative_fallbacks,
             elapsed_s,
             events_per_s: if elapsed_s > 0.0 {
                 counts.records_read as f64 / elapsed_s
@@ -129,6 +138,11 @@ impl RunSummary {
         if self.incidents > 0 || self.decisions > 0 {
             println!("  incidents             {:>10}", thousands(self.incidents));
             println!("  decisions             {:>10}", thousands(self.decisions));
+            println!(
+                "  actions executed      {:>10}",
+                thousands(self.actions_executed)
+            );
+            println!("  narratives            {:>10}", thousands(self.narratives));
         }
         if self.dead_letters > 0 {
             println!(
@@ -163,4 +177,3 @@ pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyh
         Ok(())
     }
 }
-

@@ -165,7 +165,10 @@ impl LlmConfig {
             ));
         }
         if self.breaker_threshold == 0 {
-            return Err(invalid("breaker_threshold", "must be at least 1".to_owned()));
+            return Err(invalid(
+                "breaker_threshold",
+                "must be at least 1".to_owned(),
+            ));
         }
         if self.max_prompt_tokens < 200 {
             return Err(invalid(
@@ -176,7 +179,10 @@ impl LlmConfig {
         if !(1024..=(64 << 20)).contains(&self.max_response_bytes) {
             return Err(invalid(
                 "max_response_bytes",
-                format!("`{}` must be between 1024 and 67108864", self.max_response_bytes),
+                format!(
+                    "`{}` must be between 1024 and 67108864",
+                    self.max_response_bytes
+                ),
             ));
         }
         Ok(())

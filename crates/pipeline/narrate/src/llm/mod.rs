@@ -204,7 +204,9 @@ impl LlmRenderer {
         ));
         if let Err(e) = recorded {
             return Err(Fallback {
-                reason: format!("cannot record the prompt in the audit log, so it was not sent: {e}"),
+                reason: format!(
+                    "cannot record the prompt in the audit log, so it was not sent: {e}"
+                ),
                 prompt_sha256: Some(prompt_sha256),
                 response_sha256: None,
             });
@@ -478,20 +480,29 @@ mod tests {
         let body = |content: &str| {
             json!({"choices": [{"message": {"role": "assistant", "content": content}}]}).to_string()
         };
-        assert_eq!(answer_text(&body("{\"claims\": []}")).unwrap(), "{\"claims\": []}");
+        assert_eq!(
+            answer_text(&body("{\"claims\": []}")).unwrap(),
+            "{\"claims\": []}"
+        );
         assert_eq!(
             answer_text(&body("```json\n{\"claims\": []}\n```")).unwrap(),
             "{\"claims\": []}"
         );
         assert_eq!(answer_text(&body("```\n{}\n```")).unwrap(), "{}");
         assert!(answer_text("not json").unwrap_err().contains("not JSON"));
-        assert!(answer_text("{\"choices\": [{}]}").unwrap_err().contains("no choices"));
+        assert!(
+            answer_text("{\"choices\": [{}]}")
+                .unwrap_err()
+                .contains("no choices")
+        );
         assert_eq!(
             label("alr_1", "user.name"),
             "alr_1@related.user.name",
             "identity fields stay identity fields for the minimiser"
         );
-        assert_eq!(label("T1059.001", "threat.technique.id"), "T1059.001@threat.technique.id");
+        assert_eq!(
+            label("T1059.001", "threat.technique.id"),
+            "T1059.001@threat.technique.id"
+        );
     }
 }
-

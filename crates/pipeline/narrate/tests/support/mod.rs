@@ -22,7 +22,8 @@ use rampart_core::{
 use serde_json::{Value, json};
 
 pub fn t(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).unwrap() + chrono::Duration::minutes(i64::from(minute))
+    Utc.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).unwrap()
+        + chrono::Duration::minutes(i64::from(minute))
 }
 
 pub fn event_id(name: &str) -> EventId {
@@ -91,8 +92,12 @@ pub fn powershell_incident() -> (Incident, Vec<Alert>, Vec<Decision>) {
     a2.source = AlertSource::Scorer;
     a2.score = Some(0.934);
     a2.techniques = vec!["T1105".into()];
-    a2.entities.push(EntityRef::new(EntityKind::Domain, "update-check.example.net"));
-    a2.entities.push(EntityRef::new(EntityKind::Ip, "198.51.100.7"));
+    a2.entities.push(EntityRef::new(
+        EntityKind::Domain,
+        "update-check.example.net",
+    ));
+    a2.entities
+        .push(EntityRef::new(EntityKind::Ip, "198.51.100.7"));
     a2.explanation = Some(Explanation {
         model: "threat-scorer".into(),
         model_version: "2026.03.1".into(),
@@ -131,11 +136,19 @@ pub fn powershell_incident() -> (Incident, Vec<Alert>, Vec<Decision>) {
     a3.level = Level::Critical;
     a3.techniques = vec!["T1071.001".into()];
     a3.tactics = vec!["command-and-control".into()];
-    a3.entities.push(EntityRef::new(EntityKind::Ip, "198.51.100.7"));
-    a3.event_ids = vec![event_id("beacon/1"), event_id("beacon/2"), event_id("beacon/3")];
+    a3.entities
+        .push(EntityRef::new(EntityKind::Ip, "198.51.100.7"));
+    a3.event_ids = vec![
+        event_id("beacon/1"),
+        event_id("beacon/2"),
+        event_id("beacon/3"),
+    ];
     a3.last_seen = Some(t(52));
     let alerts = vec![a1, a2, a3];
-    let mut incident = incident("PowerShell download cradle and C2 beaconing on ws-0231", &alerts);
+    let mut incident = incident(
+        "PowerShell download cradle and C2 beaconing on ws-0231",
+        &alerts,
+    );
     incident.tactics = vec![
         "initial-access".into(),
         "execution".into(),
@@ -251,7 +264,11 @@ impl Request {
             let (label, rest) = rest.split_once(">>").unwrap();
             let (content, _) = rest.rsplit_once("<</data id=").unwrap();
             let (id, field) = label.split_once('@').unwrap();
-            out.push((id.to_owned(), field.to_owned(), content.replace('\u{02C6}', " ")));
+            out.push((
+                id.to_owned(),
+                field.to_owned(),
+                content.replace('\u{02C6}', " "),
+            ));
         }
         out
     }
