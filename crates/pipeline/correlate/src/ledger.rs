@@ -268,9 +268,38 @@ impl RiskLedger {
         out
     }
 
-    /// `entity`'s risk at `at`.
+    /// `entity`'s risk at `at`: the same number as the sum of [`Self::contributions`], computed
+    /// without building them (the same caps, the same summation order, so the same bits).
     pub fn score(&self, entity: &EntityRef, at: DateTime<Utc>) -> f64 {
-        sum(&self.contributions(entity, at))
+        let Some(entries) = self.by_entity.get(entity) else {
+            return 0.0;
+        };
+        let mut raw: Vec<(&str, f64, AlertId)> = entries
+            .iter()
+            .filter(|e| e.at <= at)
+            .map(|e| {
+                (
+                    &*e.source,
+                    e.base * e.criticality * self.decay(e.at, at),
+                    e.alert_id,
+                )
+            })
+            .collect();
+        raw.sort_by(|a, b| a.0.cmp(b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut capped: Vec<(f64, AlertId)> = Vec::with_capacity(raw.len());
+        let mut source = None;
+        let mut room = 0.0;
+        for (s, value, id) in raw {
+            if source != Some(s) {
+                source = Some(s);
+                room = self.config.source_cap;
+            }
+            let value = value.min(room);
+            room -= value;
+            capped.push((value, id));
+        }
+        capped.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        capped.iter().map(|(v, _)| v).sum()
     }
 
     /// `entity`'s risk at `at` and the contributions behind it.
@@ -292,37 +321,20 @@ impl RiskLedger {
     /// The score of a group of entities at `at`: the risk of the riskiest one (see the module
     /// docs), with its contributions.
     pub fn explain_entities(&self, entities: &[EntityRef], at: DateTime<Utc>) -> RiskExplanation {
-        let mut ranked: Vec<(EntityRisk, Vec<RiskContribution>)> = entities
-            .iter()
-            .map(|e| {
-                let contributions = self.contributions(e, at);
-                let risk = sum(&contributions);
-                (
-                    EntityRisk {
-                        entity: e.clone(),
-                        risk,
-                    },
-                    contributions,
-                )
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.0.risk
-                .total_cmp(&a.0.risk)
-                .then_with(|| a.0.entity.cmp(&b.0.entity))
-        });
-        ranked.dedup_by(|a, b| a.0.entity == b.0.entity);
+        let ranked = self.rank(entities, at);
         let (entity, total, contributions) = match ranked.first() {
-            Some((top, contributions)) => {
-                (Some(top.entity.clone()), top.risk, contributions.clone())
-            }
+            Some(top) => (
+                Some(top.entity.clone()),
+                top.risk,
+                self.contributions(&top.entity, at),
+            ),
             None => (None, 0.0, Vec::new()),
         };
         RiskExplanation {
             at,
             total,
             entity,
-            entities: ranked.into_iter().map(|(e, _)| e).collect(),
+            entities: ranked,
             contributions,
         }
     }
@@ -334,7 +346,28 @@ impl RiskLedger {
 
     /// An incident's score at `at` (see the module docs).
     pub fn incident_score(&self, entities: &[EntityRef], at: DateTime<Utc>) -> f64 {
-        self.explain_entities(entities, at).total
+        entities
+            .iter()
+            .map(|e| self.score(e, at))
+            .fold(0.0, f64::max)
+    }
+
+    /// Entities with their risk, riskiest first (ties by entity), without duplicates.
+    fn rank(&self, entities: &[EntityRef], at: DateTime<Utc>) -> Vec<EntityRisk> {
+        let mut ranked: Vec<EntityRisk> = entities
+            .iter()
+            .map(|e| EntityRisk {
+                entity: e.clone(),
+                risk: self.score(e, at),
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.risk
+                .total_cmp(&a.risk)
+                .then_with(|| a.entity.cmp(&b.entity))
+        });
+        ranked.dedup_by(|a, b| a.entity == b.entity);
+        ranked
     }
 
     /// Drops contributions worth less than `risk.forget_below` at `at`, keeping memory bounded
@@ -536,6 +569,7 @@ mod tests {
             for h in ["a", "b", "c"] {
                 let e = forward.explain_entity(&host(h), t(at));
                 prop_assert_eq!(e.total, backward.score(&host(h), t(at)));
+                prop_assert_eq!(e.total, e.contributions.iter().map(|c| c.value).sum::<f64>());
                 let by_source: std::collections::HashMap<&str, f64> = e.contributions.iter().fold(std::collections::HashMap::default(), |mut m, c| { *m.entry(c.rule_id.as_str()).or_default() += c.value; m });
                 for v in by_source.values() { prop_assert!(*v <= 100.0 + 1e-9); }
             }

@@ -94,8 +94,10 @@ pub(crate) enum ValueTest {
     AnyContains {
         /// Whether case matters; otherwise the needles are lowercase.
         cased: bool,
-        /// The needles.
+        /// The needles' automaton.
         automaton: Box<AhoCorasick>,
+        /// The needles.
+        needles: Vec<String>,
     },
     /// Several whole values, any of which may be equal: one hash lookup.
     AnyExact {
@@ -147,6 +149,7 @@ fn combine(tests: Vec<ValueTest>) -> Result<Vec<ValueTest>, String> {
             out.push(ValueTest::AnyContains {
                 cased,
                 automaton: Box::new(automaton),
+                needles,
             });
         } else {
             for needle in needles {
@@ -186,6 +189,8 @@ pub(crate) enum ItemTest {
         tests: Vec<ValueTest>,
         /// `|all`.
         all: bool,
+        /// The other fields `|fieldref` tests read (usually none).
+        refs: Vec<FieldId>,
     },
     /// `null`: the field is absent or empty.
     Null,
@@ -459,9 +464,16 @@ impl Context<'_> {
             return Err(format!("field `{name}`: no values"));
         }
         let tests = if all { tests } else { combine(tests)? };
+        let refs = tests
+            .iter()
+            .filter_map(|test| match test {
+                ValueTest::FieldRef(other) => Some(*other),
+                _ => None,
+            })
+            .collect();
         Ok(FieldItem {
             field,
-            test: ItemTest::Values { tests, all },
+            test: ItemTest::Values { tests, all, refs },
         })
     }
 
@@ -680,6 +692,15 @@ impl<'e, 't> EventView<'e, 't> {
         }))
     }
 
+    /// Calls `f` with every lowercased value of a field.
+    pub(crate) fn each_lower(&mut self, field: FieldId, f: &mut dyn FnMut(&str)) {
+        if let Some(slot) = self.slot(field) {
+            for (_, lower) in slot.values() {
+                f(lower);
+            }
+        }
+    }
+
     /// The first value of a field as written, if present.
     pub(crate) fn first_value(&mut self, field: FieldId) -> Option<String> {
         self.slot(field)
@@ -752,18 +773,16 @@ impl<'e, 't> EventView<'e, 't> {
             ItemTest::Null => self
                 .slot(field)
                 .is_none_or(|slot| !slot.present || slot.raw.iter().all(|v| v.is_empty())),
-            ItemTest::Values { tests, all } => {
+            ItemTest::Values { tests, all, refs } => {
                 // Field references need a second field's values; read them first so the
                 // borrow of this field's slot below stays simple.
                 let mut references: Vec<(FieldId, Vec<String>)> = Vec::new();
-                for test in tests {
-                    if let ValueTest::FieldRef(other) = test {
-                        let values = self
-                            .slot(*other)
-                            .map(|slot| slot.values().map(|(_, lower)| lower.to_owned()).collect())
-                            .unwrap_or_default();
-                        references.push((*other, values));
-                    }
+                for &other in refs {
+                    let values = self
+                        .slot(other)
+                        .map(|slot| slot.values().map(|(_, lower)| lower.to_owned()).collect())
+                        .unwrap_or_default();
+                    references.push((other, values));
                 }
                 let Some(slot) = self.slot(field) else {
                     return false;
@@ -788,7 +807,9 @@ fn value_test(test: &ValueTest, slot: &Slot<'_>, references: &[(FieldId, Vec<Str
             .values()
             .any(|(raw, lower)| pattern.matches(raw, lower)),
         ValueTest::Regex(regex) => slot.raw.iter().any(|raw| regex.is_match(raw)),
-        ValueTest::AnyContains { cased, automaton } => slot
+        ValueTest::AnyContains {
+            cased, automaton, ..
+        } => slot
             .values()
             .any(|(raw, lower)| automaton.is_match(if *cased { raw } else { lower })),
         ValueTest::AnyExact { cased, values } => slot

@@ -42,6 +42,7 @@ mod fields;
 mod load;
 mod logsource;
 mod pattern;
+mod prefilter;
 mod rule;
 mod ruleset;
 #[cfg(test)]

@@ -197,6 +197,29 @@ impl StrPattern {
         Ok(Self { cased, test })
     }
 
+    /// A lowercase text that every matching value contains (lowercased), when the pattern
+    /// has one: what the rule set's prefilter searches for.
+    pub(crate) fn literal(&self) -> Option<String> {
+        let text = match &self.test {
+            StrTest::Exact(text) | StrTest::Prefix(text) | StrTest::Suffix(text) => text.clone(),
+            StrTest::Contains(finder) => String::from_utf8_lossy(finder.needle()).into_owned(),
+            StrTest::Glob(glob) => glob
+                .head
+                .iter()
+                .cloned()
+                .chain(glob.tail.iter().cloned())
+                .chain(
+                    glob.middle
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f.needle()).into_owned()),
+                )
+                .max_by_key(String::len)?,
+            StrTest::Any | StrTest::Wild(_) => return None,
+        };
+        let text = if self.cased { text.to_lowercase() } else { text };
+        (!text.is_empty()).then_some(text)
+    }
+
     /// Tests one value: `raw` as written, `lower` lowercased.
     pub(crate) fn matches(&self, raw: &str, lower: &str) -> bool {
         let value = if self.cased { raw } else { lower };
