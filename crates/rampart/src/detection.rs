@@ -16,13 +16,13 @@ use rampart_core::{Alert, Event};
 use rampart_detect::{Correlator, CorrelatorOptions, RuleSet};
 use rampart_enrich::{Catalog, IntelStore, Inventory};
 use rampart_score::ScoringModel;
-use rampart_store::{Page, Store};
+use rampart_store::Store;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::config::Config;
 
-/// The SigmaHQ Windows rules bundled with the binary (see `crates/rampart/rules/ATTRIBUTION.md`).
+/// The `SigmaHQ` Windows rules bundled with the binary (`crates/rampart/rules/ATTRIBUTION.md`).
 const BUNDLED_RULES: &[u8] = include_bytes!("../rules/sigma-windows.tar.gz");
 /// Where the bundled rules are written in a data dir, so that users can read them.
 const BUNDLED_RULES_FILE: &str = "rules/sigma-windows.tar.gz";
@@ -31,7 +31,7 @@ const BUNDLED_RULES_FILE: &str = "rules/sigma-windows.tar.gz";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
-    /// Load the bundled SigmaHQ Windows rules (2,244 rules of level medium and above).
+    /// Load the bundled `SigmaHQ` Windows rules (2,244 rules of level medium and above).
     /// Default true.
     pub bundled_sigma_rules: bool,
     /// More Sigma rules: files, directories or `.tar.gz` archives. Default none.
@@ -274,27 +274,14 @@ fn load_intel(
     report: &mut DetectorsReport,
 ) -> anyhow::Result<IntelStore> {
     let mut intel = IntelStore::new();
-    let mut page = Page::first(Page::MAX_LIMIT);
-    loop {
-        let listing = store
-            .intel_objects(None, page)
-            .context("cannot read stored threat intel")?;
-        for object in &listing.items {
-            if let Err(error) = intel.add_intel_object(object) {
-                report.intel_errors += 1;
-                if report.intel_errors <= 5 {
-                    warn!(object = %object.stix_id, %error, "intel object not loaded");
-                }
+    let objects = crate::commands::all_pages(|page| store.intel_objects(None, page))
+        .context("cannot read stored threat intel")?;
+    for object in &objects {
+        if let Err(error) = intel.add_intel_object(object) {
+            report.intel_errors += 1;
+            if report.intel_errors <= 5 {
+                warn!(object = %object.stix_id, %error, "intel object not loaded");
             }
-        }
-        match listing.next {
-            Some(cursor) => {
-                page = Page {
-                    after: Some(cursor),
-                    limit: Page::MAX_LIMIT,
-                }
-            }
-            None => break,
         }
     }
     for path in &config.intel {

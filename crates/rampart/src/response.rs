@@ -389,23 +389,9 @@ struct KnownInStore(std::collections::HashSet<rampart_core::DecisionId>);
 
 impl KnownInStore {
     fn snapshot(store: &dyn Store) -> anyhow::Result<Self> {
-        let mut ids = std::collections::HashSet::new();
-        let mut page = rampart_store::Page::first(rampart_store::Page::MAX_LIMIT);
-        loop {
-            let listing = store
-                .decisions(None, page)
-                .context("cannot list decisions")?;
-            ids.extend(listing.items.iter().map(|d| d.id));
-            match listing.next {
-                Some(cursor) => {
-                    page = rampart_store::Page {
-                        after: Some(cursor),
-                        limit: rampart_store::Page::MAX_LIMIT,
-                    }
-                }
-                None => return Ok(Self(ids)),
-            }
-        }
+        let decisions = crate::commands::all_pages(|page| store.decisions(None, page))
+            .context("cannot list decisions")?;
+        Ok(Self(decisions.iter().map(|d| d.id).collect()))
     }
 
     fn contains(&self, id: &rampart_core::DecisionId) -> bool {

@@ -3,7 +3,6 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::indexing_slicing,
     reason = "test helpers fail the test by panicking"
 )]
@@ -12,39 +11,21 @@
 #[expect(dead_code, reason = "`rampart keys` uses items these tests do not")]
 mod protection;
 
+mod support;
+
+use support::{json_of as ok, rampart};
+
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use rampart_core::Event;
 use rampart_store::{EventQuery, Page, SqliteOptions, SqliteStore, Store as _, scan_events};
-use serde_json::Value;
 
 use protection::{EventProtector, KeyDir, ProtectionConfig};
 
 const USER: &str = "zanzibar_operator";
 const COMMAND_1: &str = "cmd.exe /c type quokka-secret-one.txt";
 const COMMAND_2: &str = "cmd.exe /c type quokka-secret-two.txt";
-
-fn rampart(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("RAMPART_CONFIG")
-        .env("RAMPART_LOG", "warn")
-        .output()
-        .expect("rampart runs")
-}
-
-fn ok(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json on stdout")
-}
 
 fn security_line(command: &str, record: u32) -> String {
     serde_json::json!({

@@ -42,6 +42,9 @@ pub struct CorrelatedIncident {
     pub incident: Incident,
     /// Its alerts in event-time order, repeats folded in.
     pub alerts: Vec<MergedAlert>,
+    /// Why it has its score, read when it closed (`total` equals `incident.score`). Later
+    /// readings of the ledger may differ once old contributions are forgotten.
+    pub explanation: RiskExplanation,
 }
 
 /// Counters over the life of a correlator.
@@ -206,9 +209,11 @@ impl Correlator {
             self.max_seen = Some(hi);
         }
         self.stats.peak_open_alerts = self.stats.peak_open_alerts.max(self.alerts.len() as u64);
-        self.forget_periodically();
         let (horizon, span_horizon) = self.closing_horizons();
-        self.close_before(horizon, span_horizon)
+        let closed = self.close_before(horizon, span_horizon);
+        // After closing: the incidents just reported were scored with everything they need.
+        self.forget_periodically(horizon);
+        closed
     }
 
     /// Closes every open group and returns the remaining incidents.
@@ -372,10 +377,14 @@ impl Correlator {
         )
     }
 
-    fn forget_periodically(&mut self) {
-        let Some(now) = self.watermark() else {
+    /// Forgets faded risk and silent hub counts now and then. `horizon` is the closing
+    /// horizon: every incident still to be reported ends after it, so what was worth less than
+    /// `forget_below` there is worth less in any later reading.
+    fn forget_periodically(&mut self, horizon: DateTime<Utc>) {
+        if self.watermark().is_none() {
             return;
-        };
+        }
+        let now = horizon;
         let every = TimeDelta::seconds(
             i64::try_from(self.config.risk.half_life_secs / 8)
                 .unwrap_or(i64::MAX / 1000)
@@ -535,7 +544,10 @@ impl Correlator {
             .iter()
             .filter_map(|a| a.alert.last_seen.or(a.alert.first_seen))
             .max();
-        let score = last_seen.map_or(0.0, |at| self.ledger.incident_score(&entities, at));
+        let explanation = self
+            .ledger
+            .explain_entities(&entities, last_seen.unwrap_or(DateTime::<Utc>::MIN_UTC));
+        let score = explanation.total;
         let title = title::title(&alerts, &tactics, &entities);
         CorrelatedIncident {
             incident: Incident {
@@ -550,6 +562,7 @@ impl Correlator {
                 last_seen,
             },
             alerts,
+            explanation,
         }
     }
 }

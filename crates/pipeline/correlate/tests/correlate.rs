@@ -256,6 +256,7 @@ fn incidents_have_kill_chain_tactics_scores_and_explanations() {
         incident.title
     );
     let why = correlator.explain(incident);
+    assert_eq!(why, incidents[0].explanation);
     assert_eq!(why.entity, Some(host("ws1")));
     assert_eq!(why.total, incident.score);
     assert_eq!(why.contributions.len(), 3);
@@ -419,4 +420,131 @@ fn a_constantly_firing_host_yields_one_incident_per_span() {
         incidents.iter().map(|i| i.alerts.len()).sum::<usize>(),
         3 * 24 * 6
     );
+}
+
+/// Real Suricata alerts (ET Open over four public pcap sets) as alerts on their IPs, in
+/// event-time order; `None` when the shared data is absent.
+fn suricata_alerts() -> Option<Vec<Alert>> {
+    let root = std::env::var("RAMPART_SHARED_DATA").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    let dir = root.join("suricata-eve-alerts");
+    let mut alerts = Vec::new();
+    for set in [
+        "first-org-conf-2015",
+        "honeypot-2018",
+        "wrccdc-2017",
+        "wrccdc-2018",
+    ] {
+        let path = dir.join(set).join("alerts-only.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: {} is absent", path.display());
+            return None;
+        };
+        let records: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        for (i, r) in records.iter().enumerate() {
+            // Most sets carry a UTC offset; the honeypot set writes UTC without one.
+            let stamp = r["timestamp"].as_str().unwrap();
+            let at = DateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f%z").map_or_else(
+                |_| {
+                    chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f")
+                        .unwrap()
+                        .and_utc()
+                },
+                |t| t.to_utc(),
+            );
+            let level = match r["alert"]["severity"].as_u64().unwrap() {
+                1 => Level::High,
+                2 => Level::Medium,
+                _ => Level::Low,
+            };
+            let rule = r["alert"]["signature_id"].to_string();
+            let entities = vec![
+                ip(r["src_ip"].as_str().unwrap()),
+                ip(r["dest_ip"].as_str().unwrap()),
+            ];
+            let event = EventId::derive(&[set.as_bytes(), &i.to_le_bytes()]);
+            alerts.push(Alert {
+                id: AlertId::derive(&[rule.as_bytes(), event.as_bytes()]),
+                source: AlertSource::Imported,
+                title: r["alert"]["signature"].as_str().unwrap().to_owned(),
+                rule_id: rule,
+                level,
+                score: None,
+                techniques: Vec::new(),
+                tactics: Vec::new(),
+                entities,
+                event_ids: vec![event],
+                first_seen: Some(at),
+                last_seen: Some(at),
+                explanation: None,
+            });
+        }
+    }
+    alerts.sort_by_key(|a| (a.first_seen, a.id));
+    Some(alerts)
+}
+
+#[test]
+fn real_suricata_alerts_match_the_reference_and_hubs_split_them() {
+    let Some(alerts) = suricata_alerts() else {
+        return;
+    };
+    assert!(alerts.len() > 500, "{}", alerts.len());
+    let plain = CorrelateConfig {
+        ignored_entities: Vec::new(),
+        hub_max_hosts: usize::MAX - 1,
+        ..CorrelateConfig::default()
+    };
+    let got = run(plain.clone(), alerts.clone());
+    assert_eq!(membership(&got), reference_components(&alerts, 3600));
+    assert_eq!(
+        got,
+        run(plain, alerts.clone()),
+        "re-runs give the same incidents"
+    );
+
+    // With hub suppression, scanners and busy servers stop gluing: more, smaller incidents,
+    // and every alert still in exactly one.
+    let split = run(CorrelateConfig::default(), alerts.clone());
+    let count = |v: &[CorrelatedIncident]| {
+        v.iter()
+            .map(|i| i.alerts.iter().map(|a| a.count).sum::<u64>())
+            .sum::<u64>()
+    };
+    assert_eq!(count(&split), alerts.len() as u64);
+    assert_eq!(count(&got), alerts.len() as u64);
+    assert!(split.len() > got.len(), "{} vs {}", split.len(), got.len());
+    // The honeypot talks to 35 attackers: without suppression it glues them all together.
+    let honeypot = ip("138.68.3.71");
+    let with_honeypot = |v: &[CorrelatedIncident]| {
+        v.iter()
+            .filter(|i| {
+                i.alerts
+                    .iter()
+                    .any(|a| a.alert.entities.contains(&honeypot))
+            })
+            .map(|i| i.incident.alert_ids.len())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with_honeypot(&got).len(), 1);
+    assert!(with_honeypot(&got)[0] >= 35, "{:?}", with_honeypot(&got));
+    assert!(
+        with_honeypot(&split).len() >= 30,
+        "{:?}",
+        with_honeypot(&split)
+    );
+    for incident in &split {
+        assert!(!incident.incident.entities.contains(&ip("0.0.0.0")));
+        assert!(!incident.incident.entities.contains(&honeypot));
+        assert!(incident.incident.score > 0.0 || incident.incident.entities.is_empty());
+    }
+}
+
+#[test]
+fn the_correlator_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Correlator>();
+    assert_send::<CorrelatedIncident>();
 }

@@ -763,3 +763,13 @@ proptest! {
         prop_assert!(errors.len() <= 1);
     }
 }
+
+#[test]
+fn deciders_and_executors_are_shared_across_threads() {
+    fn assert_shared<T: Send + Sync>() {}
+    assert_shared::<Decider>();
+    assert_shared::<PolicySet>();
+    assert_shared::<FileAppend>();
+    assert_shared::<Webhook>();
+    assert_shared::<DryRun>();
+}

@@ -216,7 +216,11 @@ impl StrPattern {
                 .max_by_key(String::len)?,
             StrTest::Any | StrTest::Wild(_) => return None,
         };
-        let text = if self.cased { text.to_lowercase() } else { text };
+        let text = if self.cased {
+            text.to_lowercase()
+        } else {
+            text
+        };
         (!text.is_empty()).then_some(text)
     }
 

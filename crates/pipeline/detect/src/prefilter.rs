@@ -103,8 +103,7 @@ fn condition(cond: &Cond, selections: &[Option<Requirement>]) -> Option<Requirem
 
 /// The literals one of which every event matching `detection` contains, if there are any.
 pub(crate) fn required(detection: &Detection) -> Option<Requirement> {
-    let selections: Vec<Option<Requirement>> =
-        detection.selections.iter().map(selection).collect();
+    let selections: Vec<Option<Requirement>> = detection.selections.iter().map(selection).collect();
     condition(&detection.condition, &selections)
 }
 
@@ -179,14 +178,25 @@ impl Prefilter {
     /// Appends the rules of the bucket that may match the event.
     pub(crate) fn candidates(&self, view: &mut EventView<'_, '_>, out: &mut Vec<usize>) {
         out.extend_from_slice(&self.always);
+        let mut hits: Vec<usize> = Vec::new();
         for filter in &self.fields {
+            hits.clear();
             view.each_lower(filter.field, &mut |value| {
-                for hit in filter.automaton.find_overlapping_iter(value) {
-                    if let Some(rules) = filter.rules.get(hit.pattern().as_usize()) {
-                        out.extend_from_slice(rules);
-                    }
-                }
+                hits.extend(
+                    filter
+                        .automaton
+                        .find_overlapping_iter(value)
+                        .map(|hit| hit.pattern().as_usize()),
+                );
             });
+            // A literal may occur many times in a long value; admit its rules once.
+            hits.sort_unstable();
+            hits.dedup();
+            for &hit in &hits {
+                if let Some(rules) = filter.rules.get(hit) {
+                    out.extend_from_slice(rules);
+                }
+            }
         }
     }
 }

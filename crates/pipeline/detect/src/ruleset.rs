@@ -13,6 +13,7 @@ use crate::correlation::{self, CorrelationRule};
 use crate::detection::{EventView, FieldTable};
 use crate::load;
 use crate::logsource::{Route, SYSMON};
+use crate::prefilter::{self, Prefilter};
 use crate::rule::{self, Rule, RuleInfo};
 use crate::yaml::{self, Node};
 
@@ -87,13 +88,34 @@ impl LoadReport {
     }
 }
 
+/// The rules of one route, with their prefilter.
+#[derive(Debug, Default, Clone)]
+struct Bucket {
+    rules: Vec<usize>,
+    prefilter: Prefilter,
+}
+
+impl Bucket {
+    fn push(&mut self, rule: usize) {
+        self.rules.push(rule);
+    }
+
+    fn candidates(&self, view: &mut EventView<'_, '_>, prefilter: bool, out: &mut Vec<usize>) {
+        if prefilter {
+            self.prefilter.candidates(view, out);
+        } else {
+            out.extend_from_slice(&self.rules);
+        }
+    }
+}
+
 /// Rules by the events they can see.
 #[derive(Debug, Default, Clone)]
 struct RouteIndex {
-    channel_event: HashMap<(String, u32), Vec<usize>>,
-    channel: HashMap<String, Vec<usize>>,
-    any_windows: Vec<usize>,
-    zeek: HashMap<String, Vec<usize>>,
+    channel_event: HashMap<(String, u32), Bucket>,
+    channel: HashMap<String, Bucket>,
+    any_windows: Bucket,
+    zeek: HashMap<String, Bucket>,
     ecs: Vec<(&'static str, Option<&'static str>, usize)>,
 }
 
@@ -121,26 +143,46 @@ impl RouteIndex {
         }
     }
 
-    /// Every rule that can see the event, each once.
-    fn candidates(&self, event: &Event, out: &mut Vec<usize>) {
+    /// Builds every bucket's prefilter from the rules' literal requirements.
+    fn seal(&mut self, requirements: &[Option<Vec<(usize, String)>>]) {
+        let buckets = self
+            .channel_event
+            .values_mut()
+            .chain(self.channel.values_mut())
+            .chain(self.zeek.values_mut())
+            .chain(std::iter::once(&mut self.any_windows));
+        for bucket in buckets {
+            bucket.prefilter = Prefilter::build(&bucket.rules, requirements);
+        }
+    }
+
+    /// Every rule that can see the event (and, with `prefilter`, that has a required literal
+    /// in it), each once, in rule order.
+    fn candidates(
+        &self,
+        event: &Event,
+        view: &mut EventView<'_, '_>,
+        prefilter: bool,
+        out: &mut Vec<usize>,
+    ) {
         let key = EventKey::of(event);
         if key.windows {
             if let Some(channel) = &key.channel {
                 if let Some(id) = key.event_id
-                    && let Some(rules) = self.channel_event.get(&(channel.clone(), id))
+                    && let Some(bucket) = self.channel_event.get(&(channel.clone(), id))
                 {
-                    out.extend_from_slice(rules);
+                    bucket.candidates(view, prefilter, out);
                 }
-                if let Some(rules) = self.channel.get(channel) {
-                    out.extend_from_slice(rules);
+                if let Some(bucket) = self.channel.get(channel) {
+                    bucket.candidates(view, prefilter, out);
                 }
             }
-            out.extend_from_slice(&self.any_windows);
+            self.any_windows.candidates(view, prefilter, out);
         } else {
             if let Some(log) = key.zeek_log
-                && let Some(rules) = self.zeek.get(log)
+                && let Some(bucket) = self.zeek.get(log)
             {
-                out.extend_from_slice(rules);
+                bucket.candidates(view, prefilter, out);
             }
             for (category, kind, rule) in &self.ecs {
                 if ecs_route_matches(event, category, *kind) {
@@ -304,12 +346,14 @@ impl RuleSet {
     /// Evaluates the single-event rules against one event: one alert per matching rule
     /// (rules that only feed a correlation raise none; see [`crate::Correlator`]).
     pub fn evaluate(&self, event: &Event) -> Vec<Alert> {
-        let mut candidates = Vec::new();
-        self.index.candidates(event, &mut candidates);
-        if candidates.is_empty() {
-            return Vec::new();
-        }
+        self.evaluate_with(event, true)
+    }
+
+    fn evaluate_with(&self, event: &Event, prefilter: bool) -> Vec<Alert> {
         let mut view = EventView::new(event, &self.table);
+        let mut candidates = Vec::new();
+        self.index
+            .candidates(event, &mut view, prefilter, &mut candidates);
         let mut alerts = Vec::new();
         for index in candidates {
             let Some(rule) = self.rules.get(index) else {
@@ -325,9 +369,10 @@ impl RuleSet {
     /// The ids of every single-event rule that matches the event, whether or not it raises
     /// alerts of its own.
     pub fn matching_rule_ids(&self, event: &Event) -> Vec<&str> {
-        let mut candidates = Vec::new();
-        self.index.candidates(event, &mut candidates);
         let mut view = EventView::new(event, &self.table);
+        let mut candidates = Vec::new();
+        self.index
+            .candidates(event, &mut view, true, &mut candidates);
         candidates
             .into_iter()
             .filter_map(|index| self.rules.get(index))
@@ -453,6 +498,13 @@ impl Builder {
                 self.set.index.add(route, index);
             }
         }
+        let requirements: Vec<_> = self
+            .set
+            .rules
+            .iter()
+            .map(|rule| prefilter::required(&rule.detection))
+            .collect();
+        self.set.index.seal(&requirements);
         self.report.loaded = self.set.rules.len();
         self.report.correlations = self.set.correlations.len();
         (self.set, self.report)
@@ -785,6 +837,38 @@ mod tests {
         assert_eq!(report.by_reason.get("duplicate rule id"), Some(&1));
         assert_eq!(report.by_reason.get("unsupported logsource"), Some(&1));
         assert_eq!(report.by_reason.get("invalid yaml"), Some(&1));
+    }
+
+    /// The prefilter is only a shortcut: over the `SigmaHQ` rules and real events it must give
+    /// exactly the alerts of evaluating every routed rule.
+    #[test]
+    fn prefilter_never_changes_results() {
+        let shared = std::env::var_os("RAMPART_SHARED_DATA").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/data"),
+            std::path::PathBuf::from,
+        );
+        let archive = shared.join("sigma-rules/sigmahq_rules_all.tar.gz");
+        if !archive.is_file() {
+            eprintln!("SKIPPED: shared data not found; set RAMPART_SHARED_DATA");
+            return;
+        }
+        let (rules, _) = RuleSet::load(&archive).unwrap();
+        let inputs = [
+            shared.join("sigma-rules/regression_cases"),
+            shared.join("splunk-attack-data-sample"),
+        ];
+        let items =
+            rampart_ingest::read_all(&inputs, &rampart_ingest::ReadOptions::default()).unwrap();
+        let (mut events, mut alerts) = (0, 0);
+        for item in items {
+            if let rampart_core::Ingested::Event(event) = item {
+                let fast = rules.evaluate(&event);
+                assert_eq!(fast, rules.evaluate_with(&event, false), "{}", event.raw);
+                events += 1;
+                alerts += fast.len();
+            }
+        }
+        assert!(events > 20_000 && alerts > 1_000, "{events} events, {alerts} alerts");
     }
 
     #[test]

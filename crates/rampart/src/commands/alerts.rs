@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use rampart_core::{Alert, AlertId, AlertSource, EntityRef, EventId, Explanation, Level};
-use rampart_store::{Page, Store};
+use rampart_store::Store;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -124,31 +124,13 @@ pub fn run(
     }
 }
 
-/// Every stored alert, page by page, up to `limit`.
-pub fn all_alerts(store: &dyn Store, limit: Option<usize>) -> anyhow::Result<Vec<Alert>> {
-    let mut out = Vec::new();
-    let mut page = Page::first(Page::MAX_LIMIT);
-    loop {
-        let listing = store.alerts(page).context("cannot list alerts")?;
-        out.extend(listing.items);
-        if limit.is_some_and(|l| out.len() >= l) {
-            out.truncate(limit.unwrap_or(usize::MAX));
-            return Ok(out);
-        }
-        match listing.next {
-            Some(cursor) => {
-                page = Page {
-                    after: Some(cursor),
-                    limit: Page::MAX_LIMIT,
-                }
-            }
-            None => return Ok(out),
-        }
-    }
+/// Every stored alert.
+pub fn all_alerts(store: &dyn Store) -> anyhow::Result<Vec<Alert>> {
+    super::all_pages(|page| store.alerts(page)).context("cannot list alerts")
 }
 
 fn list(args: &ListArgs, store: &dyn Store, json: bool) -> anyhow::Result<()> {
-    let mut alerts = all_alerts(store, None)?;
+    let mut alerts = all_alerts(store)?;
     if let Some(kind) = args.kind {
         alerts.retain(|a| a.source == kind);
     }

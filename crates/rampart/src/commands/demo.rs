@@ -61,26 +61,7 @@ pub fn run(
             "step 1/4  train and sign a threat scorer and an anomaly detector on 4,000 NSL-KDD flows"
         );
     }
-    let mut models = Vec::new();
-    for kind in [Kind::Scorer, Kind::Anomaly] {
-        let args = TrainArgs {
-            kind,
-            input: vec![training.clone()],
-            out: None,
-            replace: true,
-            format: None,
-            layout: None,
-            fit_on: FitOnArg::Normal,
-            held_out: 0.2,
-            seed: 0,
-            trees: None,
-        };
-        let report = train_and_publish(&args, &data_dir, config, &audit, false)?;
-        if !json {
-            report.print_human();
-        }
-        models.push(report);
-    }
+    let models = train_models(&training, &data_dir, config, &audit, json)?;
     if !json {
         println!();
         println!(
@@ -159,9 +140,40 @@ pub fn run(
     Ok(())
 }
 
+/// Trains and publishes the demo's scorer and anomaly detector.
+fn train_models(
+    training: &Path,
+    data_dir: &Path,
+    config: &Config,
+    audit: &dyn rampart_audit::AuditSink,
+    json: bool,
+) -> anyhow::Result<Vec<TrainReport>> {
+    let mut models = Vec::new();
+    for kind in [Kind::Scorer, Kind::Anomaly] {
+        let args = TrainArgs {
+            kind,
+            input: vec![training.to_path_buf()],
+            out: None,
+            replace: true,
+            format: None,
+            layout: None,
+            fit_on: FitOnArg::Normal,
+            held_out: 0.2,
+            seed: 0,
+            trees: None,
+        };
+        let report = train_and_publish(&args, data_dir, config, audit, false)?;
+        if !json {
+            report.print_human();
+        }
+        models.push(report);
+    }
+    Ok(models)
+}
+
 /// The scorer alerts with the highest scores (ties by id), explanations included.
 fn top_scored_alerts(store: &dyn Store) -> anyhow::Result<Vec<Alert>> {
-    let mut alerts: Vec<Alert> = super::alerts::all_alerts(store, None)?
+    let mut alerts: Vec<Alert> = super::alerts::all_alerts(store)?
         .into_iter()
         .filter(|a| a.source == AlertSource::Scorer && a.explanation.is_some())
         .collect();

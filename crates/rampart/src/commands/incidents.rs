@@ -69,21 +69,7 @@ pub fn run(
 
 /// Every stored incident.
 pub fn all_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
-    let mut out = Vec::new();
-    let mut page = Page::first(Page::MAX_LIMIT);
-    loop {
-        let listing = store.incidents(page).context("cannot list incidents")?;
-        out.extend(listing.items);
-        match listing.next {
-            Some(cursor) => {
-                page = Page {
-                    after: Some(cursor),
-                    limit: Page::MAX_LIMIT,
-                }
-            }
-            None => return Ok(out),
-        }
-    }
+    super::all_pages(|page| store.incidents(page)).context("cannot list incidents")
 }
 
 fn list(args: &ListArgs, store: &dyn Store, json: bool) -> anyhow::Result<()> {
