@@ -351,3 +351,73 @@ pub(crate) fn decay_rule_for(pattern: &Pattern) -> DecayRule {
         DecayRule::DEFAULT
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn tlp_levels_resolve_from_standard_ids_and_definitions() {
+        let id = |uuid: &str| format!("marking-definition--{uuid}");
+        assert_eq!(
+            Tlp::from_marking_id(&id("613f2e26-407d-48c7-9eca-b8e91df99dc9")),
+            Some(Tlp::Clear)
+        );
+        assert_eq!(
+            Tlp::from_marking_id(&id("bab4a63c-aed9-4cf5-a766-dfca5abac2bb")),
+            Some(Tlp::Green)
+        );
+        assert_eq!(
+            Tlp::from_marking_id(&id("939a9414-2ddd-4d32-a0cd-375ea402b003")),
+            Some(Tlp::AmberStrict)
+        );
+        assert_eq!(
+            Tlp::from_marking_id(&id("e828b379-4e03-4974-9ac4-e53a884c97c1")),
+            Some(Tlp::Red)
+        );
+        assert_eq!(
+            Tlp::from_marking_id(&id("00000000-0000-0000-0000-000000000000")),
+            None
+        );
+        let v1 = json!({"type": "marking-definition", "id": "marking-definition--x", "definition_type": "tlp", "definition": {"tlp": "amber"}});
+        assert_eq!(Tlp::from_marking_definition(&v1), Some(Tlp::Amber));
+        let v2 = json!({"type": "marking-definition", "id": "marking-definition--y", "name": "TLP:AMBER+STRICT"});
+        assert_eq!(Tlp::from_marking_definition(&v2), Some(Tlp::AmberStrict));
+        let statement = json!({"type": "marking-definition", "id": "marking-definition--z", "definition_type": "statement", "definition": {"statement": "Copyright"}});
+        assert_eq!(Tlp::from_marking_definition(&statement), None);
+        assert!(Tlp::Red > Tlp::AmberStrict && Tlp::AmberStrict > Tlp::Amber);
+        assert_eq!(Tlp::Clear.as_str(), "TLP:CLEAR");
+    }
+
+    #[test]
+    fn base_score_prefers_opencti_score_then_confidence() {
+        let object = |extra: serde_json::Value| {
+            let mut o = json!({"type": "indicator", "id": "indicator--1", "pattern": "[url:value = 'http://x/']", "pattern_type": "stix"});
+            o.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Indicator::from_stix(&o, &SourceInfo::default()).unwrap()
+        };
+        assert!((object(json!({})).base_score - DEFAULT_BASE_SCORE).abs() < f64::EPSILON);
+        assert!((object(json!({"confidence": 15})).base_score - 15.0).abs() < f64::EPSILON);
+        assert!(
+            (object(json!({"confidence": 15, "x_opencti_score": 90})).base_score - 90.0).abs()
+                < f64::EPSILON
+        );
+        assert_eq!(object(json!({})).decay, DecayRule::URL);
+        let windowed = object(
+            json!({"valid_from": "2024-01-01T00:00:00Z", "valid_until": "2024-01-11T00:00:00Z"}),
+        );
+        assert!((windowed.decay.lifetime_days - 10.0).abs() < 1e-9);
+        let bad = json!({"type": "indicator", "id": "indicator--2", "pattern": "[url:value = 'http://x/']",
+            "valid_from": "2024-01-02T00:00:00Z", "valid_until": "2024-01-01T00:00:00Z"});
+        assert!(
+            Indicator::from_stix(&bad, &SourceInfo::default())
+                .unwrap_err()
+                .to_string()
+                .contains("not after")
+        );
+    }
+}

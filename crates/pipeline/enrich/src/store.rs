@@ -384,14 +384,16 @@ impl IntelStore {
                 }
             };
             let value = entry.kind.value();
-            let name = match &entry.name {
+            let title = match &entry.name {
                 Some(feed_name) => format!("{feed_name} {value}"),
                 None => value.clone(),
             };
             let decay = crate::indicator::decay_rule_for(&pattern);
             let indicator = Indicator {
-                id: format!("ioc--{}--{value}", source.name),
-                name,
+                // The list's name (a file name, not a path): ids, and so alert ids, stay the
+                // same wherever the list is kept.
+                id: format!("ioc--{name}--{value}"),
+                name: title,
                 pattern,
                 modified: None,
                 valid_from: entry.first_seen,
@@ -455,5 +457,37 @@ impl IntelStore {
         let path = path.as_ref();
         let text = read_file(path)?;
         self.add_warninglist(&path.display().to_string(), &text)
+    }
+
+    /// Loads every MISP warninglist under a folder (each `list.json` beneath it, as in the
+    /// `misp-warninglists` repository's `lists/`), in path order. A list that cannot be read
+    /// is a report with one error; the others still load.
+    pub fn load_warninglists(
+        &mut self,
+        dir: impl AsRef<Path>,
+    ) -> Result<Vec<LoadReport>, EnrichError> {
+        let mut files = Vec::new();
+        let mut pending = vec![dir.as_ref().to_owned()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).map_err(|e| EnrichError::io(&dir, e))? {
+                let path = entry.map_err(|e| EnrichError::io(&dir, e))?.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.file_name().is_some_and(|n| n == "list.json") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        Ok(files
+            .iter()
+            .map(|path| {
+                self.load_warninglist(path).unwrap_or_else(|err| {
+                    let mut report = LoadReport::new(path.display().to_string());
+                    report.error("file", err.to_string());
+                    report
+                })
+            })
+            .collect())
     }
 }

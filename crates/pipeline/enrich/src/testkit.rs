@@ -1,4 +1,4 @@
-//! Helpers for unit tests: events built from a few ECS fields.
+//! Shared pieces of unit tests: events built from a few ECS fields.
 
 use rampart_core::{ContentHash, Ecs, Event, Position, Provenance};
 

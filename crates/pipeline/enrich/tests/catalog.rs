@@ -4,10 +4,7 @@
 //! `committed_catalog_matches_shared_data` fails when the committed file drifts from what the
 //! shared data gives, and skips loudly when the shared data is absent.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail the test by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "test setup fails the test by panicking")]
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,7 @@
 //! The intel store end to end: STIX objects, IOC lists and warninglists in, matches and
 //! alerts out.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail the test by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "test setup fails the test by panicking")]
 
 use chrono::{DateTime, Utc};
 use rampart_core::{
@@ -303,6 +300,7 @@ http://evil.example/a,x\n44d88612fea8a8f36de82e1278abb02f,10\nbad value,5\n";
         SourceInfo::new("ioc:feed.csv", "2024-04-04 07:03:03 UTC")
     );
     assert_eq!(matches[0].confidence, Some(90));
+    assert_eq!(matches[0].indicator_id, "ioc--feed.csv--203.0.113.9");
     let file = event_with_hash("44D88612FEA8A8F36DE82E1278ABB02F");
     assert_eq!(store.match_event(&file, Utc::now())[0].level(), Level::Low);
 }
@@ -350,4 +348,34 @@ fn stores_are_shareable_across_threads_and_reloads_do_not_grow() {
     }
     assert_eq!(store.indicator_count(), 2);
     assert_eq!(store.match_event(&c2_event(), Utc::now()).len(), 1);
+}
+
+#[test]
+fn warninglist_folders_load_each_list_and_report_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "good",
+            r#"{"name": "good", "version": 1, "type": "string", "description": "x", "list": ["evil.example"]}"#,
+        ),
+        ("bad", "{not json"),
+    ] {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("list.json"), text).unwrap();
+    }
+    let mut store = IntelStore::new();
+    let reports = store.load_warninglists(dir.path()).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports[0].source.ends_with("bad/list.json"));
+    assert_eq!(reports[0].errors.len(), 1);
+    assert!(
+        reports[0].errors[0]
+            .reason
+            .contains("not a valid MISP warninglist"),
+        "{}",
+        reports[0].errors[0]
+    );
+    assert_eq!(reports[1].loaded, 1);
+    assert_eq!(store.warninglist_count(), 1);
+    assert!(store.load_warninglists(dir.path().join("missing")).is_err());
 }

@@ -2,10 +2,7 @@
 //! examples (`stix21/interop` holds JSON schemas, not objects), the MISP warninglists and the abuse.ch Feodo blocklist snapshot. Each test skips
 //! loudly when the shared data is absent.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail the test by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "test setup fails the test by panicking")]
 
 use std::path::{Path, PathBuf};
 
@@ -179,12 +176,12 @@ fn warninglists_load_and_suppress_the_private_c2_example() {
         return;
     };
     let mut store = IntelStore::new();
-    let mut lists = Vec::new();
-    json_files(&dir.join("misp-warninglists/lists"), &mut lists);
-    assert_eq!(lists.len(), 124);
+    let reports = store
+        .load_warninglists(dir.join("misp-warninglists/lists"))
+        .unwrap();
+    assert_eq!(reports.len(), 124);
     let mut entries = 0;
-    for list in &lists {
-        let report = store.load_warninglist(list).unwrap();
+    for report in &reports {
         for error in &report.errors {
             eprintln!("warninglist entry skipped: {error}");
         }

@@ -2,8 +2,8 @@
 //! names and kill-chain order.
 //!
 //! [`Catalog::embedded`] reads the compact catalogue committed in `data/attack-catalog.tsv`
-//! (generated from the MITRE data by `build.rs`-free means: see `docs/formats/intel.md`), so
-//! the binary needs no data files. [`Catalog::from_attack_bundle`] builds one from ATT&CK's
+//! (generated from MITRE's data by an ignored test, see the file's header), so the binary
+//! needs no data files at run time. [`Catalog::from_attack_bundle`] builds one from ATT&CK's
 //! STIX bundle or its lookup files, and [`Catalog::add_atlas`] adds ATLAS.
 
 mod build;
@@ -174,6 +174,11 @@ impl Catalog {
         for key in [&tactic.id, &tactic.shortname, &tactic.name] {
             self.tactic_keys.entry(key.to_lowercase()).or_insert(index);
         }
+        for (alias, id) in TACTIC_ALIASES {
+            if tactic.id == id {
+                self.tactic_keys.entry(alias.to_owned()).or_insert(index);
+            }
+        }
         self.tactics.push(tactic);
     }
 
@@ -183,6 +188,11 @@ impl Catalog {
         }
     }
 }
+
+/// Tactic names newer than the catalogue's ATT&CK release, mapped to the tactic they came from.
+/// SigmaHQ rules (2026) tag `attack.stealth` and `attack.defense-impairment`, the two halves
+/// into which later ATT&CK releases split Defense Evasion (TA0005 in v18.1).
+const TACTIC_ALIASES: [(&str, &str); 2] = [("stealth", "TA0005"), ("defense-impairment", "TA0005")];
 
 pub(crate) fn slug(name: &str) -> String {
     let mut out = String::new();
@@ -266,5 +276,26 @@ mod tests {
         assert!(!current.revoked, "{} -> {}", revoked.id, current.id);
         assert_ne!(current.id, revoked.id);
         assert!(catalog.techniques().iter().any(|t| t.deprecated));
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::Catalog;
+
+    #[test]
+    fn newer_sigma_tactic_names_resolve_to_defense_evasion() {
+        let catalog = Catalog::embedded();
+        for name in ["stealth", "Stealth", "defense-impairment"] {
+            let tactic = catalog.tactic(name).expect(name);
+            assert_eq!(tactic.id, "TA0005", "{name}");
+        }
+        let mut tactics = vec![
+            "stealth".to_owned(),
+            "execution".to_owned(),
+            "defense-evasion".to_owned(),
+        ];
+        catalog.order_tactics(&mut tactics);
+        assert_eq!(tactics, ["execution", "stealth"]);
     }
 }
