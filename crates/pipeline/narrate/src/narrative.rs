@@ -51,3 +51,26 @@ pub fn cited_ids(text: &str, known: &[String]) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn citations_are_known_ids_in_order_without_repeats() {
+        let known = vec!["alr_1".to_owned(), "T1059.001".to_owned()];
+        let text = "A [T1059.001] b [redacted:email] [alr_1] [T1059.001] [alr_9] [unclosed";
+        assert_eq!(cited_ids(text, &known), vec!["T1059.001", "alr_1"]);
+    }
+
+    proptest! {
+        #[test]
+        fn citations_never_panic_and_are_always_known(text in "\\PC{0,200}") {
+            let known = vec!["alr_1".to_owned()];
+            for id in cited_ids(&text, &known) {
+                prop_assert_eq!(id, "alr_1");
+            }
+        }
+    }
+}

@@ -282,7 +282,7 @@ impl Loader<'_> {
             && let Value::Object(groups) = json(&p)?
         {
             {
-                for (name, list) in groups {
+                for (name, list) in sorted(groups) {
                     for t in strings(&list) {
                         self.push(
                             &t,
@@ -532,7 +532,7 @@ impl Loader<'_> {
                 continue;
             };
             if let Value::Object(categories) = json(&p)? {
-                for (category, list) in categories {
+                for (category, list) in sorted(categories) {
                     for attack in strings(&list) {
                         self.d.bipia.attacks.push((kind, category.clone(), attack));
                     }
@@ -541,6 +541,13 @@ impl Loader<'_> {
         }
         Ok(())
     }
+}
+
+/// A JSON object's entries sorted by key. Iteration order of `serde_json::Map` depends on
+/// whether some crate in the build enables `preserve_order` (the `evtx` reader does), and the
+/// order of examples decides the shipped model's digest.
+fn sorted(object: serde_json::Map<String, Value>) -> std::collections::BTreeMap<String, Value> {
+    object.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -12,15 +12,22 @@
 //! are dropped, always keeping counts so the narrative can say what it left out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rampart_core::{
     ActionMode, Alert, AlertId, AlertSource, Contribution, Decision, DecisionId, EntityKind,
     EntityRef, Event, EventId, Incident, IncidentId, Level,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+
+mod summary;
+mod text;
+
+pub(crate) use text::{
+    alert_facts_line, clip, fmt_num, fmt_score, fmt_time, group_line, level_text, mode_text,
+    score_line,
+};
 
 /// Longest untrusted text kept per field (longer values are cut at a character boundary).
 pub const MAX_FIELD_BYTES: usize = 4096;
@@ -375,52 +382,6 @@ impl FactSheet {
         });
     }
 
-    /// Summarises the sheet until its evidence fits `max_tokens` (estimated with
-    /// [`estimate_tokens`]): event fields are dropped first, then alerts are grouped by rule
-    /// and host, then by rule, then the least severe groups and the least cited entities are
-    /// dropped. Counts of everything left out are kept in [`FactSheet::omitted`].
-    pub fn fit(&mut self, max_tokens: usize) {
-        if self.estimated_tokens() <= max_tokens {
-            return;
-        }
-        self.omitted.event_fields += self.event_fields.len();
-        self.event_fields.clear();
-        if self.estimated_tokens() <= max_tokens {
-            return;
-        }
-        if self.detail == Detail::Full {
-            self.groups = group_alerts(&self.alerts, true);
-            self.omitted.alerts += self.alerts.len();
-            self.alerts.clear();
-            self.detail = Detail::ByRuleAndHost;
-            if self.estimated_tokens() <= max_tokens {
-                return;
-            }
-        }
-        if self.detail == Detail::ByRuleAndHost {
-            self.groups = regroup_by_rule(&self.groups);
-            self.detail = Detail::ByRule;
-            if self.estimated_tokens() <= max_tokens {
-                return;
-            }
-        }
-        self.detail = Detail::TopRules;
-        // Most severe, largest groups first; drop from the end.
-        self.groups
-            .sort_by(|a, b| (b.level, b.count, &a.rule_id).cmp(&(a.level, a.count, &b.rule_id)));
-        while self.estimated_tokens() > max_tokens {
-            if self.entities.len() > self.groups.len() && self.entities.pop().is_some() {
-                self.omitted.entities += 1;
-            } else if self.groups.len() > 1 && self.groups.pop().is_some() {
-                self.omitted.groups += 1;
-            } else if self.entities.pop().is_some() {
-                self.omitted.entities += 1;
-            } else {
-                break;
-            }
-        }
-    }
-
     /// Estimated prompt tokens of the sheet's evidence.
     pub fn estimated_tokens(&self) -> usize {
         self.evidence()
@@ -430,7 +391,7 @@ impl FactSheet {
                     + item
                         .parts
                         .iter()
-                        .map(|(f, t)| estimate_tokens(f) + estimate_tokens(t) + 8)
+                        .map(|(f, t)| part_tokens(f, t))
                         .sum::<usize>()
             })
             .sum()
@@ -494,11 +455,8 @@ impl FactSheet {
             }
         }
         for g in &self.groups {
-            for sample in &g.sample {
-                let id = sample.to_string();
-                push(id.clone(), "rule.name", g.title.clone());
-                push(id.clone(), "rule.id", g.rule_id.clone());
-                push(id, "event.severity", group_line(g));
+            for (id, field, text) in group_parts(g) {
+                push(id, field, text);
             }
         }
         for t in &self.techniques {
@@ -513,16 +471,9 @@ impl FactSheet {
             );
         }
         for e in &self.entities {
-            push(
-                e.evidence_id.clone(),
-                entity_field(e.entity.kind),
-                e.entity.value.clone(),
-            );
-            push(
-                e.evidence_id.clone(),
-                "event.severity",
-                format!("named in {} alerts", e.alert_ids.len()),
-            );
+            for (id, field, text) in entity_parts(e) {
+                push(id, field, text);
+            }
         }
         for d in &self.decisions {
             let id = d.id.to_string();
@@ -543,6 +494,39 @@ impl FactSheet {
         }
         items
     }
+}
+
+/// Tokens one labelled text adds to a prompt (its label, its text, the block markers).
+pub(crate) fn part_tokens(field: &str, text: &str) -> usize {
+    estimate_tokens(field) + estimate_tokens(text) + 8
+}
+
+/// The evidence texts of a summarised group: one item per sample alert id.
+pub(crate) fn group_parts(g: &AlertGroup) -> Vec<(String, &'static str, String)> {
+    let mut parts = Vec::with_capacity(g.sample.len() * 3);
+    for sample in &g.sample {
+        let id = sample.to_string();
+        parts.push((id.clone(), "rule.name", g.title.clone()));
+        parts.push((id.clone(), "rule.id", g.rule_id.clone()));
+        parts.push((id, "event.severity", group_line(g)));
+    }
+    parts
+}
+
+/// The evidence texts of an entity.
+pub(crate) fn entity_parts(e: &EntityFact) -> Vec<(String, &'static str, String)> {
+    vec![
+        (
+            e.evidence_id.clone(),
+            entity_field(e.entity.kind),
+            e.entity.value.clone(),
+        ),
+        (
+            e.evidence_id.clone(),
+            "event.severity",
+            format!("named in {} alerts", e.alert_ids.len()),
+        ),
+    ]
 }
 
 /// The ECS field an entity kind is quoted under.
@@ -700,222 +684,4 @@ fn technique_facts(
             id,
         })
         .collect()
-}
-
-/// Groups alerts (already in time order) by rule and, when `by_host`, by their first host.
-fn group_alerts(alerts: &[AlertFact], by_host: bool) -> Vec<AlertGroup> {
-    let mut groups: Vec<AlertGroup> = Vec::new();
-    let mut index: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
-    let mut hosts: Vec<BTreeSet<String>> = Vec::new();
-    for a in alerts {
-        let host = if by_host {
-            a.hosts.first().cloned()
-        } else {
-            None
-        };
-        let key = (a.rule_id.clone(), host.clone());
-        let i = *index.entry(key).or_insert_with(|| {
-            groups.push(AlertGroup {
-                rule_id: a.rule_id.clone(),
-                title: a.title.clone(),
-                host,
-                hosts: 0,
-                count: 0,
-                level: a.level,
-                max_score: None,
-                sample: Vec::new(),
-                first_seen: a.first_seen,
-                last_seen: a.last_seen,
-            });
-            hosts.push(BTreeSet::new());
-            groups.len() - 1
-        });
-        if let (Some(g), Some(h)) = (groups.get_mut(i), hosts.get_mut(i)) {
-            g.count += 1;
-            g.level = g.level.max(a.level);
-            g.max_score = max_opt(g.max_score, a.score);
-            if g.sample.len() < GROUP_SAMPLE {
-                g.sample.push(a.id);
-            }
-            g.first_seen = min_time(g.first_seen, a.first_seen);
-            g.last_seen = max_time(g.last_seen, a.last_seen);
-            h.extend(a.hosts.iter().cloned());
-            g.hosts = h.len();
-        }
-    }
-    groups
-}
-
-fn regroup_by_rule(groups: &[AlertGroup]) -> Vec<AlertGroup> {
-    let mut out: Vec<AlertGroup> = Vec::new();
-    for g in groups {
-        if let Some(o) = out.iter_mut().find(|o| o.rule_id == g.rule_id) {
-            o.count += g.count;
-            // Host sets are not kept per group; the sum bounds the distinct count.
-            o.hosts += g.hosts;
-            o.level = o.level.max(g.level);
-            o.max_score = max_opt(o.max_score, g.max_score);
-            for s in &g.sample {
-                if o.sample.len() < GROUP_SAMPLE {
-                    o.sample.push(*s);
-                }
-            }
-            o.first_seen = min_time(o.first_seen, g.first_seen);
-            o.last_seen = max_time(o.last_seen, g.last_seen);
-        } else {
-            let mut g = g.clone();
-            g.host = None;
-            out.push(g);
-        }
-    }
-    out
-}
-
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-fn min_time(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-fn max_time(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-/// `level high; score 0.93; source sigma; 3 events; first seen …; last seen …`.
-pub(crate) fn alert_facts_line(a: &AlertFact) -> String {
-    let mut s = format!("level {}", level_text(a.level));
-    if let Some(score) = a.score {
-        s.push_str("; score ");
-        s.push_str(&fmt_score(score));
-    }
-    s.push_str("; source ");
-    s.push_str(source_text(a.source));
-    let _ = write!(
-        s,
-        "; {} event{}; first seen {}; last seen {}",
-        a.event_ids.len(),
-        if a.event_ids.len() == 1 { "" } else { "s" },
-        fmt_time(a.first_seen),
-        fmt_time(a.last_seen)
-    );
-    s
-}
-
-pub(crate) fn group_line(g: &AlertGroup) -> String {
-    let mut s = format!("{} alerts; level up to {}", g.count, level_text(g.level));
-    if let Some(score) = g.max_score {
-        s.push_str("; score up to ");
-        s.push_str(&fmt_score(score));
-    }
-    match &g.host {
-        Some(h) => {
-            let _ = write!(s, "; host {h}");
-        }
-        None => {
-            let _ = write!(s, "; {} hosts", g.hosts);
-        }
-    }
-    let _ = write!(
-        s,
-        "; first seen {}; last seen {}",
-        fmt_time(g.first_seen),
-        fmt_time(g.last_seen)
-    );
-    s
-}
-
-pub(crate) fn score_line(s: &ScoreFact) -> String {
-    let mut line = format!(
-        "model {} {}: raw output {}, base value {}",
-        s.model,
-        s.model_version,
-        fmt_num(s.raw_output),
-        fmt_num(s.base_value)
-    );
-    if !s.top.is_empty() {
-        line.push_str("; top contributions: ");
-        let parts: Vec<String> = s
-            .top
-            .iter()
-            .map(|c| format!("{}={} ({:+})", c.feature, c.value, round3(c.contribution)))
-            .collect();
-        line.push_str(&parts.join(", "));
-    }
-    line
-}
-
-/// A score with at most three decimals.
-pub(crate) fn fmt_score(x: f64) -> String {
-    fmt_num(x)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-pub(crate) fn fmt_num(x: f64) -> String {
-    format!("{}", round3(x))
-}
-
-/// RFC 3339 seconds in UTC, or `unknown`.
-pub(crate) fn fmt_time(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(
-        || "unknown".to_owned(),
-        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
-    )
-}
-
-pub(crate) fn level_text(l: Level) -> &'static str {
-    match l {
-        Level::Informational => "informational",
-        Level::Low => "low",
-        Level::Medium => "medium",
-        Level::High => "high",
-        Level::Critical => "critical",
-    }
-}
-
-pub(crate) fn source_text(s: AlertSource) -> &'static str {
-    match s {
-        AlertSource::Sigma => "sigma",
-        AlertSource::Correlation => "correlation",
-        AlertSource::Anomaly => "anomaly",
-        AlertSource::Scorer => "scorer",
-        AlertSource::Indicator => "indicator",
-        AlertSource::Imported => "imported",
-    }
-}
-
-pub(crate) fn mode_text(m: ActionMode) -> String {
-    match m {
-        ActionMode::DryRun => "dry run".to_owned(),
-        ActionMode::NeedsApproval(n) => format!("needs {n} approvals"),
-        ActionMode::Automatic => "automatic".to_owned(),
-    }
-}
-
-/// Cuts `s` to [`MAX_FIELD_BYTES`] at a character boundary.
-pub(crate) fn clip(s: &str) -> String {
-    if s.len() <= MAX_FIELD_BYTES {
-        return s.to_owned();
-    }
-    let mut end = MAX_FIELD_BYTES;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default().to_owned()
 }
