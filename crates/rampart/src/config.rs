@@ -31,9 +31,8 @@ pub struct Config {
     pub correlate: rampart_correlate::CorrelateConfig,
     /// `[decide]`: which policies decide and what executes their actions.
     pub decide: crate::response::DecideConfig,
-    /// `[narrate]`: the optional LLM renderer (the deterministic one is always there). Not
-    /// printed by `config show`: it may hold an API key.
-    #[serde(skip_serializing)]
+    /// `[narrate]`: the optional LLM renderer (the deterministic one is always there). Its API
+    /// key is never printed.
     pub narrate: rampart_narrate::LlmConfig,
 }
 

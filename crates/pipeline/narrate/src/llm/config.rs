@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::NarrateError;
 
@@ -17,7 +17,7 @@ pub const ENV_API_KEY: &str = "RAMPART_LLM_API_KEY";
 /// Settings of the LLM renderer, read from `[narrate]` in `rampart.toml` (unknown keys are
 /// rejected). The LLM is used only when `enabled` is true and an endpoint and a model are
 /// set; the deterministic renderer is used otherwise.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
     /// Whether to try the LLM at all.
@@ -29,6 +29,8 @@ pub struct LlmConfig {
     /// Model name sent in each request.
     pub model: Option<String>,
     /// API key; prefer the `RAMPART_LLM_API_KEY` environment variable to keep it out of files.
+    /// Never serialised, so printing a configuration never shows it.
+    #[serde(skip_serializing)]
     pub api_key: Option<String>,
     /// Timeout of one request, connection to last byte, in milliseconds.
     pub timeout_ms: u64,
