@@ -1,7 +1,10 @@
 //! The demo's incident end to end with the real binary: Sigma alerts on real Windows events
 //! become an incident whose score replays exactly, whose decisions follow the default
 //! policies, and whose high-impact action waits for two distinct approvers.
-#![expect(clippy::float_cmp, reason = "the replayed score must equal the stored one exactly")]
+#![expect(
+    clippy::float_cmp,
+    reason = "the replayed score must equal the stored one exactly"
+)]
 
 mod support;
 

@@ -51,6 +51,8 @@ pub enum AuditKind {
     Decision,
     /// A human approved or rejected an action.
     Approval,
+    /// A decided action ran (or was reverted) through an executor.
+    ActionExecuted,
     /// A policy was added, changed or removed.
     PolicyChange,
     /// A key was created, rotated or retired.
@@ -67,12 +69,13 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::ModelSigned,
         Self::ModelLoaded,
         Self::ModelRefused,
         Self::Decision,
         Self::Approval,
+        Self::ActionExecuted,
         Self::PolicyChange,
         Self::KeyChange,
         Self::LlmPrompt,
@@ -89,6 +92,7 @@ impl AuditKind {
             Self::ModelRefused => "model_refused",
             Self::Decision => "decision",
             Self::Approval => "approval",
+            Self::ActionExecuted => "action_executed",
             Self::PolicyChange => "policy_change",
             Self::KeyChange => "key_change",
             Self::LlmPrompt => "llm_prompt",

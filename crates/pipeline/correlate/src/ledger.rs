@@ -17,7 +17,7 @@
 //!   time: the incident is as serious as the most endangered thing it touches, and
 //!   [`RiskLedger::explain_incident`] lists exactly the contributions that sum to it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -114,6 +114,8 @@ pub struct RiskLedger {
     config: RiskConfig,
     by_entity: HashMap<EntityRef, Vec<Entry>>,
     by_alert: HashMap<AlertId, Vec<EntityRef>>,
+    /// One shared copy of each source name, so entries of one source share an address.
+    sources: HashSet<Arc<str>>,
 }
 
 impl RiskLedger {
@@ -123,6 +125,7 @@ impl RiskLedger {
             config,
             by_entity: HashMap::new(),
             by_alert: HashMap::new(),
+            sources: HashSet::new(),
         }
     }
 
@@ -157,7 +160,13 @@ impl RiskLedger {
             return 0;
         };
         let base = self.base_risk(alert);
-        let source: Arc<str> = Arc::from(alert.rule_id.as_str());
+        let source = if let Some(shared) = self.sources.get(alert.rule_id.as_str()) {
+            Arc::clone(shared)
+        } else {
+            let shared: Arc<str> = Arc::from(alert.rule_id.as_str());
+            self.sources.insert(Arc::clone(&shared));
+            shared
+        };
         let mut entities: Vec<EntityRef> = alert.entities.clone();
         entities.sort();
         entities.dedup();
@@ -274,18 +283,19 @@ impl RiskLedger {
         let Some(entries) = self.by_entity.get(entity) else {
             return 0.0;
         };
-        let mut raw: Vec<(&str, f64, AlertId)> = entries
+        // Sources are interned, so one source is one address: group by it, not by text.
+        let mut raw: Vec<(usize, f64, AlertId)> = entries
             .iter()
             .filter(|e| e.at <= at)
             .map(|e| {
                 (
-                    &*e.source,
+                    e.source.as_ptr().addr(),
                     e.base * e.criticality * self.decay(e.at, at),
                     e.alert_id,
                 )
             })
             .collect();
-        raw.sort_by(|a, b| a.0.cmp(b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        raw.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut capped: Vec<(f64, AlertId)> = Vec::with_capacity(raw.len());
         let mut source = None;
         let mut room = 0.0;

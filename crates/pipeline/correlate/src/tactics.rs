@@ -51,8 +51,13 @@ const ENTERPRISE_TACTIC_IDS: [&str; 14] = [
     "ta0008", "ta0009", "ta0011", "ta0010", "ta0040",
 ];
 
+/// Newer tactic names that Sigma rules from the `SigmaHQ` repository use for the two halves of
+/// Defense Evasion; they rank (and read) as `defense-evasion`, as in ATT&CK Enterprise v18.1.
+const DEFENSE_EVASION_ALIASES: [&str; 2] = ["stealth", "defense-impairment"];
+
 /// The default order: ATT&CK Enterprise, accepting shortnames (`credential-access`), display
-/// names (`Credential Access`), Sigma tags (`attack.credential_access`) and ids (`TA0006`).
+/// names (`Credential Access`), Sigma tags (`attack.credential_access`), ids (`TA0006`) and
+/// the `stealth` and `defense-impairment` of newer Sigma rules (as Defense Evasion).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KillChain;
 
@@ -63,6 +68,16 @@ impl TacticOrder for KillChain {
             .iter()
             .position(|t| *t == name)
             .or_else(|| ENTERPRISE_TACTIC_IDS.iter().position(|t| *t == name))
+            .or_else(|| {
+                DEFENSE_EVASION_ALIASES
+                    .contains(&name.as_str())
+                    .then(|| {
+                        ENTERPRISE_TACTICS
+                            .iter()
+                            .position(|t| *t == "defense-evasion")
+                    })
+                    .flatten()
+            })
     }
 
     fn canonical(&self, tactic: &str) -> String {
@@ -112,6 +127,9 @@ mod tests {
             assert_eq!(KillChain.canonical(name), "credential-access");
         }
         assert_eq!(KillChain.rank("nonsense"), None);
+        for name in ["stealth", "attack.defense_impairment", "Defense Impairment"] {
+            assert_eq!(KillChain.canonical(name), "defense-evasion", "{name}");
+        }
     }
 
     #[test]

@@ -88,18 +88,20 @@ pub struct Autonomy {
 /// Approvals required by default for high-impact actions.
 pub const DEFAULT_QUORUM: u8 = 2;
 
+/// High-impact actions need [`DEFAULT_QUORUM`] approvals; the others are automatic.
+fn default_mode(action: ActionKind) -> ActionMode {
+    if action.is_high_impact() {
+        ActionMode::NeedsApproval(DEFAULT_QUORUM)
+    } else {
+        ActionMode::Automatic
+    }
+}
+
 impl Default for Autonomy {
     fn default() -> Self {
         let modes = ActionKind::ALL
             .into_iter()
-            .map(|a| {
-                let mode = if a.is_high_impact() {
-                    ActionMode::NeedsApproval(DEFAULT_QUORUM)
-                } else {
-                    ActionMode::Automatic
-                };
-                (a, mode)
-            })
+            .map(|a| (a, default_mode(a)))
             .collect();
         Self {
             modes,
@@ -119,7 +121,8 @@ impl Autonomy {
     }
 
     /// The mode of `action`: dry-run when globally so, else the configured mode, else (for an
-    /// action missing from `modes`) the safest default for its impact.
+    /// action missing from `modes`) its default mode, so configuring one action leaves the
+    /// others as documented.
     pub fn mode(&self, action: ActionKind) -> ActionMode {
         if self.dry_run {
             return ActionMode::DryRun;
@@ -127,11 +130,7 @@ impl Autonomy {
         self.modes
             .get(&action)
             .copied()
-            .unwrap_or(if action.is_high_impact() {
-                ActionMode::NeedsApproval(DEFAULT_QUORUM)
-            } else {
-                ActionMode::DryRun
-            })
+            .unwrap_or_else(|| default_mode(action))
     }
 
     /// Seconds until an automatic `action` reverts, if it does.
@@ -179,7 +178,7 @@ mod tests {
             modes: BTreeMap::new(),
             ..Autonomy::default()
         };
-        assert_eq!(missing.mode(ActionKind::Escalate), ActionMode::DryRun);
+        assert_eq!(missing.mode(ActionKind::Escalate), ActionMode::Automatic);
         assert_eq!(
             missing.mode(ActionKind::ContainHost),
             ActionMode::NeedsApproval(2)

@@ -255,6 +255,15 @@ impl Decider {
         facts: &Facts,
         audit: &dyn AuditSink,
     ) -> Result<Vec<AuditedDecision>, DecideError> {
+        if facts.incident_id != incident.id.to_string() {
+            return Err(DecideError::Evaluate {
+                incident: incident.id.to_string(),
+                message: format!(
+                    "the facts describe incident `{}`; derive them with `Facts::from_incident`",
+                    facts.incident_id
+                ),
+            });
+        }
         let proposals = self.evaluate(facts)?;
         let now = (self.clock)();
         let mut fresh = Vec::new();

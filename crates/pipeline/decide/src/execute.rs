@@ -134,8 +134,8 @@ pub trait Executor: Send + Sync {
     }
 }
 
-/// Runs `action` with `executor` and records the outcome in `audit` (kind `decision`,
-/// subject `<decision id>/executed`).
+/// Runs `action` with `executor` and records the outcome in `audit` (kind `action_executed`,
+/// subject the decision id).
 pub fn execute_audited(
     executor: &dyn Executor,
     action: &Authorized<'_>,
@@ -145,9 +145,9 @@ pub fn execute_audited(
     let id = action.decision().id().to_string();
     audit
         .record(AuditEvent::new(
-            AuditKind::Decision,
+            AuditKind::ActionExecuted,
             executor.name(),
-            format!("{id}/executed"),
+            id.clone(),
             json!({ "outcome": outcome, "approvers": action.approvers() }),
         ))
         .map_err(|source| DecideError::Audit {

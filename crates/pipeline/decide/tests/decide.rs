@@ -556,7 +556,8 @@ fn dry_run_and_automatic_modes() {
     assert_eq!(dry_run.seen().len(), 2);
     assert_eq!(dry_run.seen()[1]["revert"], true);
     let (last, _) = log.entry(log.len().unwrap() - 1).unwrap();
-    assert_eq!(last.subject, format!("{}/executed", block.id()));
+    assert_eq!(last.kind, rampart_audit::AuditKind::ActionExecuted);
+    assert_eq!(last.subject, block.id().to_string());
 }
 
 #[test]
@@ -772,4 +773,17 @@ fn deciders_and_executors_are_shared_across_threads() {
     assert_shared::<FileAppend>();
     assert_shared::<Webhook>();
     assert_shared::<DryRun>();
+}
+
+#[test]
+fn facts_of_another_incident_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let mut all = cases().into_iter();
+    let (first, _) = all.next().unwrap();
+    let (second, _) = all.next().unwrap();
+    let facts = Facts::from_incident(&second.incident, &second.alerts, &criticality);
+    let err = decider().decide(&first.incident, &facts, &log).unwrap_err();
+    assert!(err.to_string().contains("Facts::from_incident"), "{err}");
+    assert_eq!(log.len().unwrap(), 0);
 }

@@ -9,6 +9,7 @@
     reason = "benchmark set-up on fixed inputs; a failure should stop the bench"
 )]
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,69 @@ fn synthetic_event() -> Event {
         Some(Ingested::Event(event)) => *event,
         other => panic!("expected an event, got {other:?}"),
     }
+}
+
+const BRUTE_FORCE: &str = r"
+title: Brute force
+id: bench-brute-force
+correlation:
+    type: event_count
+    rules: [failed_logon]
+    group-by: [TargetUserName]
+    timespan: 5m
+    condition: {gte: 20}
+---
+title: Failed logon
+name: failed_logon
+logsource: {product: windows, service: security}
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+";
+
+/// 10,000 failed logons for 500 users, one per 100 ms, in time order.
+fn failed_logons() -> Vec<Event> {
+    let mut text = String::new();
+    for i in 0..10_000u32 {
+        let seconds = i / 10;
+        let millis = (i % 10) * 100;
+        let user = i % 500;
+        let _ = writeln!(
+            text,
+            "{{\"EventID\":4625,\"Channel\":\"Security\",\"@timestamp\":\"2024-01-01T{:02}:{:02}:{:02}.{millis:03}Z\",\"TargetUserName\":\"user{user}\",\"IpAddress\":\"10.0.0.{}\"}}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+            user % 250
+        );
+    }
+    rampart_ingest::read_bytes_all("logons.json", text.as_bytes(), &ReadOptions::default())
+        .into_iter()
+        .filter_map(|item| match item {
+            Ingested::Event(event) => Some(*event),
+            _ => None,
+        })
+        .collect()
+}
+
+fn correlation(c: &mut Criterion) {
+    let rules = std::sync::Arc::new(RuleSet::from_yaml_str("brute.yml", BRUTE_FORCE).unwrap());
+    let events = failed_logons();
+    let mut group = c.benchmark_group("correlate");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("event_count_500_groups", |b| {
+        b.iter(|| {
+            let mut correlator = rampart_detect::Correlator::new(std::sync::Arc::clone(&rules));
+            let mut alerts = 0;
+            for event in &events {
+                alerts += correlator.observe(event).len();
+            }
+            alerts += correlator.flush().len();
+            black_box(alerts)
+        });
+    });
+    group.finish();
 }
 
 fn benches(c: &mut Criterion) {
@@ -90,5 +154,5 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(sigma, benches);
+criterion_group!(sigma, benches, correlation);
 criterion_main!(sigma);

@@ -5,19 +5,17 @@
 //! of maps is a disjunction of conjunctions; a list of plain values is a keyword search over
 //! every value of the event. A field's list of values is a disjunction, or a conjunction under
 //! `|all`. Field values are read and lowercased at most once per event ([`EventView`]), and
-//! the condition evaluates lazily, so a rule stops at the first selection that decides it.
+//! the condition evaluates lazily, so a rule stops at the first selection that decides it
+//! (see `view`).
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem::Finder;
-use rampart_core::Event;
 use regex::Regex;
 
 use crate::condition::{self, Cond};
-use crate::fields::{Family, FieldSpec, push_value};
+use crate::fields::{Family, FieldSpec};
 use crate::pattern::{Cidr, Staged, StrPattern, StrTest, Token, build_regex, tokenize, transform};
 use crate::yaml::{Node, Scalar};
 
@@ -89,7 +87,7 @@ pub(crate) enum ValueTest {
     /// `|fieldref`: equal (ignoring case) to a value of another field.
     FieldRef(FieldId),
     /// Several substrings, any of which may occur: one Aho-Corasick pass instead of one
-    /// search per value (SigmaHQ lists dozens of substrings per field, and script blocks
+    /// search per value (`SigmaHQ` lists dozens of substrings per field, and script blocks
     /// run to hundreds of kilobytes).
     AnyContains {
         /// Whether case matters; otherwise the needles are lowercase.
@@ -113,7 +111,7 @@ const COMBINE_FROM: usize = 3;
 
 /// Replaces many substring (or exact-value) tests of one field by a single combined test.
 /// Only for disjunctions: under `|all` every value must be found on its own.
-fn combine(tests: Vec<ValueTest>) -> Result<Vec<ValueTest>, String> {
+pub(crate) fn combine(tests: Vec<ValueTest>) -> Result<Vec<ValueTest>, String> {
     let mut out = Vec::with_capacity(tests.len());
     let mut contains: [Vec<String>; 2] = [Vec::new(), Vec::new()];
     let mut exact: [Vec<String>; 2] = [Vec::new(), Vec::new()];
@@ -191,6 +189,8 @@ pub(crate) enum ItemTest {
         all: bool,
         /// The other fields `|fieldref` tests read (usually none).
         refs: Vec<FieldId>,
+        /// Whether an absent or empty field also satisfies the item (`null` in the list).
+        or_null: bool,
     },
     /// `null`: the field is absent or empty.
     Null,
@@ -445,8 +445,13 @@ impl Context<'_> {
                 test: ItemTest::Null,
             });
         }
+        // `[null, 'x']`: absent or empty, or one of the other values.
+        let or_null = !all && kind.is_none() && values.iter().any(|v| v.is_null());
         let mut tests = Vec::with_capacity(values.len());
         for value in values {
+            if or_null && value.is_null() {
+                continue;
+            }
             let Node::Scalar(scalar) = value else {
                 return Err(format!("field `{name}`: a value is {}", value.kind()));
             };
@@ -473,7 +478,12 @@ impl Context<'_> {
             .collect();
         Ok(FieldItem {
             field,
-            test: ItemTest::Values { tests, all, refs },
+            test: ItemTest::Values {
+                tests,
+                all,
+                refs,
+                or_null,
+            },
         })
     }
 
@@ -620,227 +630,4 @@ fn cost(item: &FieldItem) -> u8 {
             worst.saturating_add(many)
         }
     }
-}
-
-/// A field's values on one event, as written and lowercased.
-#[derive(Debug, Default)]
-struct Slot<'e> {
-    present: bool,
-    raw: Vec<Cow<'e, str>>,
-    /// Lowercased values; `None` where the value has no uppercase letters.
-    lower: Vec<Option<String>>,
-}
-
-impl Slot<'_> {
-    fn values(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.raw.iter().zip(&self.lower).map(|(raw, lower)| {
-            let raw: &str = raw;
-            (raw, lower.as_deref().unwrap_or(raw))
-        })
-    }
-}
-
-/// Lowercases a value, or `None` when it already is lowercase.
-fn fold(value: &str) -> Option<String> {
-    if value.is_ascii() {
-        value
-            .bytes()
-            .any(|b| b.is_ascii_uppercase())
-            .then(|| value.to_ascii_lowercase())
-    } else {
-        let lower = value.to_lowercase();
-        (lower != value).then_some(lower)
-    }
-}
-
-/// One event as the rules see it: field values read and lowercased on first use.
-pub(crate) struct EventView<'e, 't> {
-    event: &'e Event,
-    table: &'t FieldTable,
-    slots: Vec<Option<Slot<'e>>>,
-    everything: Option<Slot<'e>>,
-}
-
-impl<'e, 't> EventView<'e, 't> {
-    /// A view of `event` over the fields of `table`.
-    pub(crate) fn new(event: &'e Event, table: &'t FieldTable) -> Self {
-        let mut slots = Vec::new();
-        slots.resize_with(table.len(), || None);
-        Self {
-            event,
-            table,
-            slots,
-            everything: None,
-        }
-    }
-
-    fn slot(&mut self, field: FieldId) -> Option<&Slot<'e>> {
-        let event = self.event;
-        let table = self.table;
-        let entry = self.slots.get_mut(field)?;
-        Some(entry.get_or_insert_with(|| {
-            let mut raw = Vec::new();
-            let present = table
-                .spec(field)
-                .is_some_and(|spec| spec.read(event, &mut raw));
-            let lower = raw.iter().map(|value| fold(value)).collect();
-            Slot {
-                present,
-                raw,
-                lower,
-            }
-        }))
-    }
-
-    /// Calls `f` with every lowercased value of a field.
-    pub(crate) fn each_lower(&mut self, field: FieldId, f: &mut dyn FnMut(&str)) {
-        if let Some(slot) = self.slot(field) {
-            for (_, lower) in slot.values() {
-                f(lower);
-            }
-        }
-    }
-
-    /// The first value of a field as written, if present.
-    pub(crate) fn first_value(&mut self, field: FieldId) -> Option<String> {
-        self.slot(field)
-            .and_then(|slot| slot.raw.first().map(|v| v.clone().into_owned()))
-    }
-
-    fn everything(&mut self) -> &Slot<'e> {
-        let event = self.event;
-        self.everything.get_or_insert_with(|| {
-            let mut raw = Vec::new();
-            for value in event.attributes.values() {
-                push_value(value, &mut raw);
-            }
-            if let Some(command_line) = &event.ecs.process.command_line {
-                raw.push(Cow::Borrowed(command_line.as_str()));
-            }
-            let lower = raw.iter().map(|value| fold(value)).collect();
-            Slot {
-                present: true,
-                raw,
-                lower,
-            }
-        })
-    }
-
-    /// Evaluates a detection.
-    pub(crate) fn matches(&mut self, detection: &Detection) -> bool {
-        detection.condition.eval(&mut |index| {
-            detection
-                .selections
-                .get(index)
-                .is_some_and(|selection| self.selection(selection))
-        })
-    }
-
-    fn selection(&mut self, selection: &Selection) -> bool {
-        match selection {
-            Selection::Maps(alternatives) => alternatives
-                .iter()
-                .any(|items| items.iter().all(|item| self.item(item))),
-            Selection::Keywords { patterns, all } => self.keywords(patterns, *all),
-        }
-    }
-
-    fn keywords(&mut self, patterns: &[StrPattern], all: bool) -> bool {
-        let slot = self.everything();
-        let hit = |pattern: &StrPattern| {
-            slot.values()
-                .any(|(raw, lower)| pattern.matches(raw, lower))
-        };
-        if all {
-            patterns.iter().all(hit)
-        } else {
-            patterns.iter().any(hit)
-        }
-    }
-
-    fn item(&mut self, item: &FieldItem) -> bool {
-        let Some(field) = item.field else {
-            return match &item.test {
-                ItemTest::Keywords { patterns, all } => self.keywords(patterns, *all),
-                _ => false,
-            };
-        };
-        match &item.test {
-            ItemTest::Keywords { .. } => false,
-            ItemTest::Exists(wanted) => {
-                self.slot(field).is_some_and(|slot| slot.present) == *wanted
-            }
-            ItemTest::Null => self
-                .slot(field)
-                .is_none_or(|slot| !slot.present || slot.raw.iter().all(|v| v.is_empty())),
-            ItemTest::Values { tests, all, refs } => {
-                // Field references need a second field's values; read them first so the
-                // borrow of this field's slot below stays simple.
-                let mut references: Vec<(FieldId, Vec<String>)> = Vec::new();
-                for &other in refs {
-                    let values = self
-                        .slot(other)
-                        .map(|slot| slot.values().map(|(_, lower)| lower.to_owned()).collect())
-                        .unwrap_or_default();
-                    references.push((other, values));
-                }
-                let Some(slot) = self.slot(field) else {
-                    return false;
-                };
-                if !slot.present {
-                    return false;
-                }
-                let check = |test: &ValueTest| value_test(test, slot, &references);
-                if *all {
-                    tests.iter().all(check)
-                } else {
-                    tests.iter().any(check)
-                }
-            }
-        }
-    }
-}
-
-fn value_test(test: &ValueTest, slot: &Slot<'_>, references: &[(FieldId, Vec<String>)]) -> bool {
-    match test {
-        ValueTest::Str(pattern) => slot
-            .values()
-            .any(|(raw, lower)| pattern.matches(raw, lower)),
-        ValueTest::Regex(regex) => slot.raw.iter().any(|raw| regex.is_match(raw)),
-        ValueTest::AnyContains {
-            cased, automaton, ..
-        } => slot
-            .values()
-            .any(|(raw, lower)| automaton.is_match(if *cased { raw } else { lower })),
-        ValueTest::AnyExact { cased, values } => slot
-            .values()
-            .any(|(raw, lower)| values.contains(if *cased { raw } else { lower })),
-        ValueTest::Cidr(cidr) => slot.raw.iter().any(|raw| {
-            raw.trim()
-                .parse::<IpAddr>()
-                .is_ok_and(|address| cidr.contains(address))
-        }),
-        ValueTest::Num(cmp, number) => slot
-            .raw
-            .iter()
-            .any(|raw| parse_number(raw).is_some_and(|value| cmp.holds(value, *number))),
-        ValueTest::FieldRef(other) => {
-            references
-                .iter()
-                .filter(|(field, _)| field == other)
-                .any(|(_, wanted)| {
-                    slot.values()
-                        .any(|(_, lower)| wanted.iter().any(|w| w == lower))
-                })
-        }
-    }
-}
-
-/// Reads a number as event exporters write it: decimal, or hexadecimal with `0x`.
-pub(crate) fn parse_number(text: &str) -> Option<f64> {
-    let text = text.trim();
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        return u64::from_str_radix(hex, 16).ok().map(|n| n as f64);
-    }
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
 }

@@ -162,3 +162,73 @@ fn read_archive(path: &Path, file: fs::File, sink: &mut Sink<'_>) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use crate::RuleSet;
+
+    const RULE: &str = "title: t\nid: ID\nlogsource: {product: windows, category: process_creation}\ndetection: {s: {Image: x}, condition: s}\n";
+
+    #[test]
+    fn loads_directories_archives_and_reports_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("windows/process_creation");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(nested.join("a.yml"), RULE.replace("ID", "a")).unwrap();
+        std::fs::write(dir.path().join("b.YAML"), RULE.replace("ID", "b")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+        std::fs::write(dir.path().join("latin1.yml"), b"title: \xe9\n").unwrap();
+        let big = format!(
+            "{RULE}# {}\n",
+            "x".repeat(usize::try_from(super::MAX_RULE_BYTES).unwrap())
+        );
+        std::fs::write(dir.path().join("big.yml"), big).unwrap();
+
+        let archive_path = dir.path().join("more.tar.gz");
+        let file = std::fs::File::create(&archive_path).unwrap();
+        let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        for (name, id) in [("rules/c.yml", "c"), ("rules/readme.md", "ignored")] {
+            let text = RULE.replace("ID", id);
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, text.as_bytes())
+                .unwrap();
+        }
+        builder
+            .into_inner()
+            .unwrap()
+            .finish()
+            .unwrap()
+            .flush()
+            .unwrap();
+
+        let (rules, report) = RuleSet::load(dir.path()).unwrap();
+        let ids: Vec<&str> = rules.rules().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["b", "c", "a"],
+            "sorted walk: files, then the archive, then folders"
+        );
+        assert_eq!(report.files, 5);
+        assert_eq!(report.by_reason.get("not utf-8"), Some(&1));
+        assert_eq!(report.by_reason.get("file too large"), Some(&1));
+        assert!(
+            rules
+                .rules()
+                .any(|r| r.file.ends_with("more.tar.gz!rules/c.yml"))
+        );
+
+        let (_, report) = RuleSet::load(&archive_path).unwrap();
+        assert_eq!(report.loaded, 1);
+        assert!(RuleSet::load(&dir.path().join("missing")).is_err());
+        std::fs::write(dir.path().join("broken.tar.gz"), b"not gzip").unwrap();
+        let error = RuleSet::load(&dir.path().join("broken.tar.gz")).unwrap_err();
+        assert!(error.to_string().contains("broken.tar.gz"), "{error}");
+    }
+}

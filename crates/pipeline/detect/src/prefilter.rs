@@ -13,7 +13,8 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::condition::Cond;
-use crate::detection::{Detection, EventView, FieldId, FieldItem, ItemTest, Selection, ValueTest};
+use crate::detection::{Detection, FieldId, FieldItem, ItemTest, Selection, ValueTest};
+use crate::view::EventView;
 
 /// At least one of these (field, lowercase literal) pairs occurs in every matching event.
 type Requirement = Vec<(FieldId, String)>;
@@ -42,9 +43,19 @@ fn union(parts: impl Iterator<Item = Option<Requirement>>) -> Option<Requirement
 
 fn item(item: &FieldItem) -> Option<Requirement> {
     let field = item.field?;
-    let ItemTest::Values { tests, all, .. } = &item.test else {
+    let ItemTest::Values {
+        tests,
+        all,
+        or_null,
+        ..
+    } = &item.test
+    else {
         return None;
     };
+    if *or_null {
+        // An absent field satisfies the item: no literal is required.
+        return None;
+    }
     let literals = |test: &ValueTest| -> Option<Vec<String>> {
         match test {
             ValueTest::Str(pattern) => pattern.literal().map(|l| vec![l]),

@@ -5,16 +5,16 @@ use std::path::Path;
 
 use rampart_core::{Alert, Event};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::DetectError;
 use crate::alert;
 use crate::correlation::{self, CorrelationRule};
-use crate::detection::{EventView, FieldTable};
+use crate::detection::FieldTable;
+use crate::index::RouteIndex;
 use crate::load;
-use crate::logsource::{Route, SYSMON};
-use crate::prefilter::{self, Prefilter};
+use crate::prefilter;
 use crate::rule::{self, Rule, RuleInfo};
+use crate::view::EventView;
 use crate::yaml::{self, Node};
 
 /// One rule (or rule file) that could not be used, and why.
@@ -85,181 +85,6 @@ impl LoadReport {
             .entry(rejection.category().to_owned())
             .or_default() += 1;
         self.rejections.push(rejection);
-    }
-}
-
-/// The rules of one route, with their prefilter.
-#[derive(Debug, Default, Clone)]
-struct Bucket {
-    rules: Vec<usize>,
-    prefilter: Prefilter,
-}
-
-impl Bucket {
-    fn push(&mut self, rule: usize) {
-        self.rules.push(rule);
-    }
-
-    fn candidates(&self, view: &mut EventView<'_, '_>, prefilter: bool, out: &mut Vec<usize>) {
-        if prefilter {
-            self.prefilter.candidates(view, out);
-        } else {
-            out.extend_from_slice(&self.rules);
-        }
-    }
-}
-
-/// Rules by the events they can see.
-#[derive(Debug, Default, Clone)]
-struct RouteIndex {
-    channel_event: HashMap<(String, u32), Bucket>,
-    channel: HashMap<String, Bucket>,
-    any_windows: Bucket,
-    zeek: HashMap<String, Bucket>,
-    ecs: Vec<(&'static str, Option<&'static str>, usize)>,
-}
-
-impl RouteIndex {
-    fn add(&mut self, route: &Route, rule: usize) {
-        match route {
-            Route::Channel {
-                channel,
-                event_ids: Some(ids),
-            } => {
-                for id in ids {
-                    self.channel_event
-                        .entry((channel.clone(), *id))
-                        .or_default()
-                        .push(rule);
-                }
-            }
-            Route::Channel {
-                channel,
-                event_ids: None,
-            } => self.channel.entry(channel.clone()).or_default().push(rule),
-            Route::AnyWindows => self.any_windows.push(rule),
-            Route::Zeek(log) => self.zeek.entry(log.clone()).or_default().push(rule),
-            Route::EcsCategory { category, kind } => self.ecs.push((category, *kind, rule)),
-        }
-    }
-
-    /// Builds every bucket's prefilter from the rules' literal requirements.
-    fn seal(&mut self, requirements: &[Option<Vec<(usize, String)>>]) {
-        let buckets = self
-            .channel_event
-            .values_mut()
-            .chain(self.channel.values_mut())
-            .chain(self.zeek.values_mut())
-            .chain(std::iter::once(&mut self.any_windows));
-        for bucket in buckets {
-            bucket.prefilter = Prefilter::build(&bucket.rules, requirements);
-        }
-    }
-
-    /// Every rule that can see the event (and, with `prefilter`, that has a required literal
-    /// in it), each once, in rule order.
-    fn candidates(
-        &self,
-        event: &Event,
-        view: &mut EventView<'_, '_>,
-        prefilter: bool,
-        out: &mut Vec<usize>,
-    ) {
-        let key = EventKey::of(event);
-        if key.windows {
-            if let Some(channel) = &key.channel {
-                if let Some(id) = key.event_id
-                    && let Some(bucket) = self.channel_event.get(&(channel.clone(), id))
-                {
-                    bucket.candidates(view, prefilter, out);
-                }
-                if let Some(bucket) = self.channel.get(channel) {
-                    bucket.candidates(view, prefilter, out);
-                }
-            }
-            self.any_windows.candidates(view, prefilter, out);
-        } else {
-            if let Some(log) = key.zeek_log
-                && let Some(bucket) = self.zeek.get(log)
-            {
-                bucket.candidates(view, prefilter, out);
-            }
-            for (category, kind, rule) in &self.ecs {
-                if ecs_route_matches(event, category, *kind) {
-                    out.push(*rule);
-                }
-            }
-        }
-        if out.len() > 1 {
-            out.sort_unstable();
-            out.dedup();
-        }
-    }
-}
-
-fn ecs_route_matches(event: &Event, category: &str, kind: Option<&str>) -> bool {
-    let meta = &event.ecs.event;
-    meta.category.iter().any(|c| c == category)
-        && kind.is_none_or(|kind| meta.kind_type.iter().any(|t| t == kind))
-}
-
-/// What routing needs to know about an event.
-pub(crate) struct EventKey<'e> {
-    windows: bool,
-    channel: Option<String>,
-    event_id: Option<u32>,
-    zeek_log: Option<&'e str>,
-}
-
-impl<'e> EventKey<'e> {
-    pub(crate) fn of(event: &'e Event) -> Self {
-        let attributes = &event.attributes;
-        let event_id = attributes
-            .get("winlog.event_id")
-            .and_then(Value::as_u64)
-            .and_then(|id| u32::try_from(id).ok());
-        let provider = attributes
-            .get("winlog.provider_name")
-            .and_then(Value::as_str);
-        let channel = attributes
-            .get("winlog.channel")
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase)
-            .or_else(|| {
-                provider
-                    .filter(|p| p.eq_ignore_ascii_case("Microsoft-Windows-Sysmon"))
-                    .map(|_| SYSMON.to_owned())
-            });
-        let zeek_log = event
-            .ecs
-            .event
-            .dataset
-            .as_deref()
-            .and_then(|dataset| dataset.strip_prefix("zeek."));
-        Self {
-            windows: event_id.is_some(),
-            channel,
-            event_id,
-            zeek_log,
-        }
-    }
-
-    /// Whether a route admits the event.
-    pub(crate) fn admits(&self, route: &Route, event: &Event) -> bool {
-        match route {
-            Route::Channel { channel, event_ids } => {
-                self.windows
-                    && self.channel.as_deref() == Some(channel.as_str())
-                    && event_ids
-                        .as_ref()
-                        .is_none_or(|ids| self.event_id.is_some_and(|id| ids.contains(&id)))
-            }
-            Route::AnyWindows => self.windows,
-            Route::Zeek(log) => !self.windows && self.zeek_log == Some(log.as_str()),
-            Route::EcsCategory { category, kind } => {
-                !self.windows && ecs_route_matches(event, category, *kind)
-            }
-        }
     }
 }
 
@@ -777,6 +602,31 @@ mod tests {
     }
 
     #[test]
+    fn linux_process_creation_reads_ecs_events() {
+        let rules = rule_with(
+            "product: linux\n    category: process_creation",
+            "    selection:\n        Image|endswith: '/whoami'\n        CommandLine|contains: 'whoami'\n    condition: selection",
+        );
+        let mut event = sysmon_process(&[]);
+        event.attributes.clear();
+        event.ecs.event.category = vec!["process".to_owned()];
+        event.ecs.event.kind_type = vec!["start".to_owned()];
+        event.ecs.process.executable = Some("/usr/bin/whoami".to_owned());
+        event.ecs.process.command_line = Some("whoami".to_owned());
+        assert!(fires(&rules, &event));
+        event.ecs.event.kind_type = vec!["end".to_owned()];
+        assert!(!fires(&rules, &event), "only process starts");
+    }
+
+    #[test]
+    fn rule_sets_are_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        fn sendable<T: Send>() {}
+        shareable::<RuleSet>();
+        sendable::<crate::Correlator>();
+    }
+
+    #[test]
     fn rejections_name_the_item() {
         let cases = [
             (
@@ -868,7 +718,10 @@ mod tests {
                 alerts += fast.len();
             }
         }
-        assert!(events > 20_000 && alerts > 1_000, "{events} events, {alerts} alerts");
+        assert!(
+            events > 20_000 && alerts > 1_000,
+            "{events} events, {alerts} alerts"
+        );
     }
 
     #[test]

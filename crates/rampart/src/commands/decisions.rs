@@ -75,9 +75,7 @@ fn read_log(audit: &AuditLog) -> anyhow::Result<Ledger> {
     for index in 0..audit.len()? {
         let (entry, _) = audit.entry(index)?;
         match entry.kind {
-            // Executions are logged under the decision kind too, with the subject
-            // `<decision>/executed`; only the decision records themselves are read here.
-            AuditKind::Decision if !entry.subject.contains('/') => {
+            AuditKind::Decision => {
                 let decision = AuditedDecision::from_log_entry(&entry)?;
                 decisions.insert(decision.id(), decision);
             }
