@@ -1,7 +1,10 @@
 //! Scoring one event end to end (feature lookup, contract check, score) and explaining a
 //! flagged one, with models trained on the bundled NSL-KDD rows.
 
-#![expect(clippy::expect_used, reason = "a benchmark over fixed bundled data; a failure should stop it")]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark over fixed bundled data; a failure should stop it"
+)]
 
 use std::hint::black_box;
 

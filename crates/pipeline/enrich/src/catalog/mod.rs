@@ -190,7 +190,7 @@ impl Catalog {
 }
 
 /// Tactic names newer than the catalogue's ATT&CK release, mapped to the tactic they came from.
-/// SigmaHQ rules (2026) tag `attack.stealth` and `attack.defense-impairment`, the two halves
+/// `SigmaHQ` rules (2026) tag `attack.stealth` and `attack.defense-impairment`, the two halves
 /// into which later ATT&CK releases split Defense Evasion (TA0005 in v18.1).
 const TACTIC_ALIASES: [(&str, &str); 2] = [("stealth", "TA0005"), ("defense-impairment", "TA0005")];
 
