@@ -91,6 +91,39 @@ pub fn read_events(
     })
 }
 
+/// Labelled events already in the store: every event, or those one run first stored. The
+/// provenance names the store and digests the event ids used, in order.
+pub fn stored_events(
+    store: &dyn rampart_store::Store,
+    run: Option<rampart_core::RunId>,
+    data_dir: &Path,
+) -> anyhow::Result<InputEvents> {
+    let query = rampart_store::EventQuery {
+        run,
+        ..rampart_store::EventQuery::default()
+    };
+    let events = rampart_store::scan_events(store, query)
+        .collect::<Result<Vec<Event>, _>>()
+        .context("cannot read events from the store")?;
+    let mut ids = String::new();
+    for event in &events {
+        ids.push_str(&event.id.to_string());
+        ids.push('\n');
+    }
+    let name = match run {
+        Some(run) => format!("store:{} events of {run}", data_dir.display()),
+        None => format!("store:{} events", data_dir.display()),
+    };
+    Ok(InputEvents {
+        events,
+        dead_letters: 0,
+        datasets: vec![ResourceDescriptor::sha256(
+            name,
+            &rampart_registry::sha256_bytes(ids.as_bytes()),
+        )],
+    })
+}
+
 /// Regular files under `path` (itself when it is a file), sorted.
 pub(crate) fn files_under(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !path.is_dir() {

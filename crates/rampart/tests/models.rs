@@ -233,3 +233,58 @@ fn degenerate_training_inputs_get_clear_errors() {
     );
     assert!(!missing.status.success());
 }
+
+/// Labelled Zeek conn logs train a model from the store: the Stratosphere captures, the
+/// `Background` rows left out as unknown.
+#[test]
+fn a_scorer_trains_on_labelled_zeek_events_in_the_store() {
+    let shared = std::env::var_os("RAMPART_SHARED_DATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    );
+    let capture = shared.join("stratosphere-zeek-labeled/008-zeek-mixed/data/conn.log.labeled");
+    if !capture.exists() {
+        eprintln!(
+            "SKIPPED: {} is absent; set RAMPART_SHARED_DATA to run this test",
+            capture.display()
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    json_of(&rampart(
+        data,
+        &["run", "--input", capture.to_str().unwrap(), "--json"],
+    ));
+    let trained = json_of(&rampart(
+        data,
+        &[
+            "train",
+            "--kind",
+            "scorer",
+            "--from-store",
+            "--trees",
+            "40",
+            "--json",
+        ],
+    ));
+    assert_eq!(trained["layout"], "zeek-conn");
+    assert!(
+        trained["rows_unused"].as_u64().unwrap() > 0,
+        "background rows are unknown: {trained}"
+    );
+    assert!(
+        trained["evaluation"]["roc_auc"].as_f64().unwrap() > 0.95,
+        "{trained}"
+    );
+    let provenance = json_of(&rampart(
+        data,
+        &[
+            "model",
+            "provenance",
+            data.join("models/scorer-zeek-conn").to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert!(provenance.to_string().contains("store:"), "{provenance}");
+}

@@ -153,6 +153,8 @@ fn train_models(
         let args = TrainArgs {
             kind,
             input: vec![training.to_path_buf()],
+            from_store: false,
+            run: None,
             out: None,
             replace: true,
             format: None,

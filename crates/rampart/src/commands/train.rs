@@ -42,9 +42,16 @@ pub struct TrainArgs {
     /// Anomaly detector or threat scorer.
     #[arg(long, value_enum)]
     pub kind: Kind,
-    /// Labelled flow files or directories (NSL-KDD, CIC-IDS2017, UNSW-NB15 layouts).
-    #[arg(long, short, required = true, num_args = 1..)]
+    /// Labelled flow files or directories (NSL-KDD, CIC-IDS2017 and UNSW-NB15 CSV layouts,
+    /// labelled Zeek conn logs).
+    #[arg(long, short, num_args = 1.., required_unless_present = "from_store")]
     pub input: Vec<PathBuf>,
+    /// Train on labelled events already in the store instead of `--input`.
+    #[arg(long, conflicts_with = "input")]
+    pub from_store: bool,
+    /// With `--from-store`: only the events this run first stored (see `rampart runs`).
+    #[arg(long, requires = "from_store")]
+    pub run: Option<rampart_core::RunId>,
     /// Model directory to write [default: `DATA_DIR/models/<kind>-<layout>`, which `rampart
     /// run` scores with].
     #[arg(long)]
@@ -168,7 +175,12 @@ pub fn train_and_publish(
         "`--held-out` must be in [0, 0.9), got {}",
         args.held_out
     );
-    let input = models::read_events(&args.input, args.format, config)?;
+    let input = if args.from_store {
+        let store = super::open_existing_store(data_dir, config)?;
+        models::stored_events(&store, args.run, data_dir)?
+    } else {
+        models::read_events(&args.input, args.format, config)?
+    };
     let rows = LabelledRows::from_events(&input.events, args.layout.as_deref())?;
     let (kind, kind_name) = match args.kind {
         Kind::Anomaly => (ModelKind::Anomaly, "anomaly"),

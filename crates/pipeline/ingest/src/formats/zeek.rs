@@ -16,7 +16,7 @@ mod tsv;
 
 use std::sync::Arc;
 
-use rampart_core::{Ecs, Event, Format, GroundTruth, Ingested};
+use rampart_core::{Ecs, Event, FeatureRecord, FeatureValue, Format, GroundTruth, Ingested};
 use serde_json::{Map, Value};
 
 use super::{
@@ -149,6 +149,7 @@ impl RecordParser for ZeekJson {
 pub(crate) struct ZeekRecord {
     ecs: Ecs,
     attributes: Map<String, Value>,
+    features: Option<FeatureRecord>,
     ground_truth: Option<GroundTruth>,
 }
 
@@ -165,6 +166,7 @@ fn push(
             let raw = String::from_utf8_lossy(&record.bytes).into_owned();
             let mut event = Event::new(row.ecs, raw, parser.provenance(record, source));
             event.attributes = row.attributes;
+            event.features = row.features;
             event.ground_truth = row.ground_truth;
             out.push(Ingested::Event(Box::new(event)));
         }
@@ -220,6 +222,7 @@ pub(crate) fn build(log: &str, mut object: Map<String, Value>) -> Result<ZeekRec
         }
         _ => {}
     }
+    let features = (log == "conn").then(|| conn_features(&object));
     let mut attributes = Map::new();
     let prefix = format!("zeek.{log}");
     for (key, value) in object {
@@ -234,8 +237,64 @@ pub(crate) fn build(log: &str, mut object: Map<String, Value>) -> Result<ZeekRec
     Ok(ZeekRecord {
         ecs,
         attributes,
+        features,
         ground_truth,
     })
+}
+
+/// The feature layout of Zeek `conn` records.
+pub const CONN_LAYOUT: &str = "zeek-conn";
+
+/// The `zeek-conn` columns and whether each is categorical: every `conn.log` field a model can
+/// learn from. Timestamps, connection ids, addresses, the source port, tunnel parents and labels
+/// are left out, so a model learns behaviour rather than who talked or when.
+const CONN_FEATURES: [(&str, bool); 15] = [
+    ("id.resp_p", false),
+    ("proto", true),
+    ("service", true),
+    ("duration", false),
+    ("orig_bytes", false),
+    ("resp_bytes", false),
+    ("conn_state", true),
+    ("local_orig", false),
+    ("local_resp", false),
+    ("missed_bytes", false),
+    ("history", true),
+    ("orig_pkts", false),
+    ("orig_ip_bytes", false),
+    ("resp_pkts", false),
+    ("resp_ip_bytes", false),
+];
+
+/// The flow features of a `conn` row. Every column is always present so rows line up: an
+/// unset number is NaN (the model's contract decides), an unset category is `-` (Zeek's own
+/// spelling of "unset"), a boolean is 1 or 0.
+fn conn_features(object: &Map<String, Value>) -> FeatureRecord {
+    let values = CONN_FEATURES
+        .iter()
+        .map(|&(name, categorical)| {
+            let value = object.get(name);
+            let feature = if categorical {
+                FeatureValue::Category(match value {
+                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => "-".to_owned(),
+                })
+            } else {
+                FeatureValue::Number(match value {
+                    Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+                    Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+                    Some(Value::String(s)) => s.parse().unwrap_or(f64::NAN),
+                    _ => f64::NAN,
+                })
+            };
+            (name.to_owned(), feature)
+        })
+        .collect();
+    FeatureRecord {
+        layout: CONN_LAYOUT.to_owned(),
+        values,
+    }
 }
 
 fn map_conn(ecs: &mut Ecs, fields: &Fields<'_>) -> Result<(), String> {
@@ -365,6 +424,16 @@ mod tests {
         assert_eq!(event.ecs.network.direction.as_deref(), Some("internal"));
         assert_eq!(event.ecs.network.bytes, Some(44));
         assert_eq!(event.attributes["zeek.conn.conn_state"], "S0");
+        // Every conn row carries the same feature columns; unset ones are NaN or `-`.
+        let features = event.features.as_ref().unwrap();
+        assert_eq!(features.layout, CONN_LAYOUT);
+        assert_eq!(features.values.len(), CONN_FEATURES.len());
+        let value = |name: &str| &features.values.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(value("conn_state"), &FeatureValue::Category("S0".into()));
+        assert_eq!(value("local_orig"), &FeatureValue::Number(1.0));
+        assert_eq!(value("orig_ip_bytes"), &FeatureValue::Number(44.0));
+        assert_eq!(value("service"), &FeatureValue::Category("-".into()));
+        assert!(matches!(value("duration"), FeatureValue::Number(x) if x.is_nan()));
     }
 
     #[test]
