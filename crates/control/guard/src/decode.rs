@@ -128,8 +128,23 @@ fn push(
     }
 }
 
+/// Bytes of the standard and URL-safe base64 alphabets (padding aside), as a table: the
+/// scanner asks this of nearly every input byte.
+const BASE64_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    loop {
+        table[b as usize] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        if b == u8::MAX {
+            break;
+        }
+        b += 1;
+    }
+    table
+};
+
 fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    BASE64_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 fn run_end(bytes: &[u8], start: usize, keep: impl Fn(u8) -> bool) -> usize {
@@ -351,6 +366,14 @@ mod tests {
         let one = STANDARD.encode("some readable words here");
         let input = vec![one; 100].join(" ");
         assert_eq!(decode_segments(&input).len(), MAX_SEGMENTS);
+    }
+
+    #[test]
+    fn base64_table_is_the_alphabet() {
+        for b in 0..=u8::MAX {
+            let expected = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+            assert_eq!(is_base64_byte(b), expected, "byte {b}");
+        }
     }
 
     proptest! {

@@ -61,8 +61,23 @@ pub fn signal_bucket(name: &str, bits: u8) -> u32 {
     bucket(h, bits)
 }
 
+/// Bytes that belong to a word (ASCII letters and digits, and every byte of a non-ASCII
+/// character), as a table: the word pass asks this of every byte.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    loop {
+        table[b as usize] = b.is_ascii_alphanumeric() || b >= 0x80;
+        if b == u8::MAX {
+            break;
+        }
+        b += 1;
+    }
+    table
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
+    WORD_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Calls `emit(position, bucket)` for every n-gram occurrence of `text` (normalised), in
@@ -394,6 +409,13 @@ mod tests {
             signal_bucket("instruction-override", 18),
             PINNED_SIGNAL_BUCKET
         );
+    }
+
+    #[test]
+    fn word_byte_table_matches_its_definition() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_word_byte(b), b.is_ascii_alphanumeric() || b >= 0x80, "byte {b}");
+        }
     }
 
     const PINNED_FIRST_BUCKET: u32 = 219_746;

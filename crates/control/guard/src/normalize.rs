@@ -146,6 +146,76 @@ pub fn normalize(input: &str) -> NormalizedText {
     if input.is_ascii() {
         return normalize_ascii(input);
     }
+    let bytes = input.as_bytes();
+    let mut out = Builder::with_capacity(input.len());
+    let mut pos = 0;
+    while pos < bytes.len() {
+        // Mostly-ASCII text with a few non-ASCII characters is common: walk ASCII runs byte by
+        // byte, without decoding characters or checking the invisible-character table (which
+        // holds no ASCII character).
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let run = rest.iter().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        for (i, &b) in rest.get(..run).unwrap_or_default().iter().enumerate() {
+            out.ascii_byte(b, pos + i);
+        }
+        pos += run;
+        let Some(c) = next_char(input, pos) else {
+            break;
+        };
+        let at = pos;
+        pos += c.len_utf8();
+        if let Some(kind) = hidden_kind(c) {
+            out.flush_word();
+            if kind == HiddenKind::Tag {
+                out.smuggle(c);
+            }
+            out.hide(kind, at, pos);
+            continue;
+        }
+        if c.is_whitespace() || c.is_control() {
+            out.space(at);
+            continue;
+        }
+        // Gather the combining marks that follow so NFKC sees the whole cluster.
+        let mut end = pos;
+        while let Some(next) = next_char(input, end) {
+            if next.is_ascii()
+                || canonical_combining_class(next) == 0
+                || hidden_kind(next).is_some()
+            {
+                break;
+            }
+            end += next.len_utf8();
+        }
+        pos = end;
+        if end == at + c.len_utf8() && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            // Most non-ASCII letters are already NFKC: skip the normaliser's machinery.
+            for lower in c.to_lowercase() {
+                out.unicode(lower, at, end);
+            }
+            continue;
+        }
+        let cluster = input.get(at..end).unwrap_or_default();
+        for n in cluster.nfkc() {
+            for lower in n.to_lowercase() {
+                out.unicode(lower, at, end);
+            }
+        }
+    }
+    out.finish(input.len())
+}
+
+/// The character starting at byte `at` of `s` (a character boundary), if any.
+fn next_char(s: &str, at: usize) -> Option<char> {
+    s.get(at..).and_then(|rest| rest.chars().next())
+}
+
+/// The character-by-character normaliser, kept to check the run-based one against.
+#[cfg(test)]
+fn normalize_reference(input: &str) -> NormalizedText {
+    if input.is_ascii() {
+        return normalize_ascii(input);
+    }
     let mut out = Builder::with_capacity(input.len());
     let mut chars = input.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -333,8 +403,12 @@ impl Builder {
     fn emit(&mut self, c: char, origin: usize) {
         let o = u32::try_from(origin).unwrap_or(u32::MAX);
         self.text.push(c);
-        for _ in 0..c.len_utf8() {
+        if c.is_ascii() {
             self.origin.push(o);
+        } else {
+            for _ in 0..c.len_utf8() {
+                self.origin.push(o);
+            }
         }
     }
 
@@ -361,6 +435,38 @@ impl Builder {
         } else {
             self.flush_word();
             self.emit(c, at);
+        }
+    }
+
+    /// [`Self::ascii`] for a byte of an ASCII run of the input, with the steps inlined: the
+    /// general path spends most of its time here on mostly-ASCII text.
+    #[inline]
+    fn ascii_byte(&mut self, b: u8, at: usize) {
+        let o = u32::try_from(at).unwrap_or(u32::MAX);
+        if b.is_ascii_alphanumeric() {
+            self.word_has_ascii = true;
+            match &mut self.word {
+                Some((_, _, word_end)) => *word_end = (*word_end).max(at + 1),
+                None => self.word = Some((self.text.len(), at, at + 1)),
+            }
+            self.text.push(char::from(b.to_ascii_lowercase()));
+            self.origin.push(o);
+            return;
+        }
+        if self.word.is_some() {
+            self.flush_word();
+        }
+        if b.is_ascii_whitespace() || b.is_ascii_control() {
+            if b == b'\n' {
+                push_break(&mut self.breaks, &self.text);
+            }
+            if self.text.as_bytes().last().is_some_and(|&l| l != b' ') {
+                self.text.push(' ');
+                self.origin.push(o);
+            }
+        } else {
+            self.text.push(char::from(b));
+            self.origin.push(o);
         }
     }
 
@@ -581,7 +687,59 @@ mod tests {
         assert_eq!(n.original_span(0..0), 0..0);
     }
 
+    /// Every field of a normalisation, for comparing two normalisers.
+    fn fields(n: &NormalizedText) -> String {
+        format!("{n:?}")
+    }
+
+    #[test]
+    fn run_based_normaliser_matches_the_reference_on_real_text() {
+        let root = crate::dataset::shared_data_root();
+        if !root.join("giskard-prompt-injections").exists() {
+            eprintln!(
+                "SKIPPED: shared data not found at {} (set RAMPART_SHARED_DATA)",
+                root.display()
+            );
+            return;
+        }
+        let data = crate::dataset::Dataset::load(&root).unwrap();
+        // Every non-ASCII text (the path that changed), then ASCII ones forced through the
+        // general path by a leading non-ASCII word.
+        let mut compared = 0;
+        for e in data.examples.iter().filter(|e| !e.text.is_ascii()) {
+            assert_eq!(
+                fields(&normalize(&e.text)),
+                fields(&normalize_reference(&e.text)),
+                "{:?}",
+                e.text
+            );
+            compared += 1;
+        }
+        for e in data.examples.iter().filter(|e| e.text.is_ascii()).take(3000) {
+            let forced = format!("é\n{}", e.text);
+            assert_eq!(
+                fields(&normalize(&forced)),
+                fields(&normalize_reference(&forced)),
+                "{forced:?}"
+            );
+            compared += 1;
+        }
+        assert!(compared >= 3000, "only {compared} texts compared");
+    }
+
     proptest! {
+        #[test]
+        fn run_based_normaliser_matches_the_reference(input in any::<String>()) {
+            prop_assert_eq!(fields(&normalize(&input)), fields(&normalize_reference(&input)));
+        }
+
+        #[test]
+        fn mixed_text_matches_the_reference(
+            input in "([ -~\t\n]{0,12}[\u{80}-\u{2FF}\u{300}-\u{36F}\u{200B}-\u{200F}\u{0400}-\u{04FF}\u{FF01}-\u{FF5E}\u{E0020}-\u{E007F}\u{1D400}-\u{1D433}]{0,3}){0,20}"
+        ) {
+            prop_assert_eq!(fields(&normalize(&input)), fields(&normalize_reference(&input)));
+        }
+
         #[test]
         fn never_panics_and_spans_stay_in_bounds(input in "\\PC{0,200}", a in 0usize..400, b in 0usize..400) {
             let n = normalize(&input);

@@ -185,6 +185,22 @@ pub struct Correlator {
     stats: CorrelatorStats,
 }
 
+/// Largest out-of-order tolerance honoured (a year).
+const MAX_TOLERANCE_MS: i64 = 366 * 24 * 3600 * 1000;
+
+/// `time - span`, saturating at the earliest representable time: event times come from
+/// untrusted input and chrono's operators panic on overflow.
+fn earlier(time: DateTime<Utc>, span: TimeDelta) -> DateTime<Utc> {
+    time.checked_sub_signed(span)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// `time + span`, saturating at the latest representable time.
+fn later(time: DateTime<Utc>, span: TimeDelta) -> DateTime<Utc> {
+    time.checked_add_signed(span)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// How many released matches between sweeps of expired groups.
 const SWEEP_EVERY: u64 = 4096;
 
@@ -305,9 +321,12 @@ impl Correlator {
         if self.newest.is_none_or(|newest| time > newest) {
             self.newest = Some(time);
         }
-        let watermark = self
-            .newest
-            .map(|newest| newest - TimeDelta::milliseconds(self.options.out_of_order_ms));
+        let watermark = self.newest.map(|newest| {
+            earlier(
+                newest,
+                TimeDelta::milliseconds(self.options.out_of_order_ms.clamp(0, MAX_TOLERANCE_MS)),
+            )
+        });
         self.release(watermark)
     }
 
@@ -387,9 +406,13 @@ impl Correlator {
                 .iter()
                 .filter(|(_, state)| {
                     if tumbling {
-                        state.oldest().is_none_or(|oldest| oldest + span < now)
+                        state
+                            .oldest()
+                            .is_none_or(|oldest| later(oldest, span) < now)
                     } else {
-                        state.newest().is_none_or(|newest| newest + span < now)
+                        state
+                            .newest()
+                            .is_none_or(|newest| later(newest, span) < now)
                     }
                 })
                 .map(|(group, _)| group.clone())
@@ -506,7 +529,7 @@ impl Correlator {
         if rule.tumbling() {
             let closes = window
                 .front()
-                .is_some_and(|(first, _)| entry.time > first.first + span);
+                .is_some_and(|(first, _)| entry.time > later(first.first, span));
             if closes {
                 let done = GroupState::Window(std::mem::take(window));
                 self.close(c, group, done, alerts, depth);
@@ -519,7 +542,7 @@ impl Correlator {
         window.push_back((entry, value));
         while window
             .front()
-            .is_some_and(|(first, _)| first.first < now - span)
+            .is_some_and(|(first, _)| first.first < earlier(now, span))
         {
             window.pop_front();
         }
@@ -548,7 +571,10 @@ impl Correlator {
             }
         }
         for queue in queues.iter_mut() {
-            while queue.front().is_some_and(|e| e.first < entry.time - span) {
+            while queue
+                .front()
+                .is_some_and(|e| e.first < earlier(entry.time, span))
+            {
                 queue.pop_front();
             }
         }

@@ -23,6 +23,23 @@ pub(crate) enum Lookup {
     Attr(String),
     /// A typed ECS field.
     Ecs(EcsField),
+    /// Security 4688's `MandatoryLabel` SID as the integrity level name Sysmon writes
+    /// (`S-1-16-12288` → `High`), for Sigma's `IntegrityLevel`.
+    IntegrityFromLabel,
+}
+
+/// The integrity level a mandatory label SID stands for.
+fn integrity_level(label: &str) -> Option<&'static str> {
+    Some(match label.trim().to_ascii_uppercase().as_str() {
+        "S-1-16-0" => "Untrusted",
+        "S-1-16-4096" => "Low",
+        "S-1-16-8192" => "Medium",
+        "S-1-16-8448" => "MediumPlus",
+        "S-1-16-12288" => "High",
+        "S-1-16-16384" => "System",
+        "S-1-16-20480" => "ProtectedProcess",
+        _ => return None,
+    })
 }
 
 /// The ECS fields rules can read directly from [`rampart_core::Ecs`].
@@ -288,6 +305,9 @@ impl FieldSpec {
                 if matches!(name, "Computer" | "ComputerName") {
                     lookups.push(Lookup::Ecs(EcsField::HostName));
                 }
+                if name == "IntegrityLevel" {
+                    lookups.push(Lookup::IntegrityFromLabel);
+                }
                 lookups.extend(ecs_fallback(name).iter().copied().map(Lookup::Ecs));
                 // Defender and a few other providers name event data with spaces
                 // (`Threat Name`) where Sigma rules write `ThreatName`.
@@ -334,6 +354,17 @@ impl FieldSpec {
                 Lookup::Ecs(field) => {
                     field.read(event, out);
                     if out.len() > before {
+                        return true;
+                    }
+                }
+                Lookup::IntegrityFromLabel => {
+                    let level = event
+                        .attributes
+                        .get("winlog.event_data.MandatoryLabel")
+                        .and_then(Value::as_str)
+                        .and_then(integrity_level);
+                    if let Some(level) = level {
+                        out.push(Cow::Borrowed(level));
                         return true;
                     }
                 }

@@ -564,6 +564,15 @@ mod tests {
             fires(&rules, &security),
             "Image falls back to process.executable"
         );
+        let elevated =
+            rule("    selection:\n        IntegrityLevel: 'High'\n    condition: selection");
+        let label = |sid: &str| windows_event("Security", 4688, &[("MandatoryLabel", sid)], None);
+        assert!(fires(&elevated, &label("S-1-16-12288")));
+        assert!(!fires(&elevated, &label("S-1-16-8192")));
+        assert!(fires(
+            &elevated,
+            &sysmon_process(&[("IntegrityLevel", "High")])
+        ));
         let other = windows_event("Security", 4624, &data, None);
         assert!(!fires(&rules, &other));
     }

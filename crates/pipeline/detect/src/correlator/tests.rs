@@ -416,3 +416,18 @@ fn bad_correlations_are_rejected_with_reasons() {
         );
     }
 }
+
+#[test]
+fn extreme_timestamps_do_not_overflow() {
+    let rules = counting("{lt: 3}", "366d");
+    let mut first = login(4625, "a", 0);
+    first.ecs.timestamp = Some(DateTime::<Utc>::MIN_UTC);
+    let mut last = login(4625, "a", 0);
+    last.ecs.timestamp = Some(DateTime::<Utc>::MAX_UTC);
+    let options = CorrelatorOptions {
+        out_of_order_ms: i64::MAX,
+        ..CorrelatorOptions::default()
+    };
+    let (alerts, _) = run(&rules, &[first, last], options);
+    assert_eq!(alerts.len(), 2);
+}
