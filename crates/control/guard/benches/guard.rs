@@ -7,6 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart_guard::Guard;
+use rampart_guard::dataset::{Dataset, shared_data_root};
 use rampart_guard::decode::decode_segments;
 use rampart_guard::normalize::normalize;
 use rampart_guard::signals::detect;
@@ -53,6 +54,34 @@ fn scan(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(name, |b| b.iter(|| guard.scan(black_box(text))));
+    }
+    // Real texts from the shared data (prompts, web and e-mail contexts, non-ASCII and long
+    // ones included), every other example up to about 256 KB.
+    match Dataset::load(&shared_data_root()) {
+        Ok(data) if !data.examples.is_empty() => {
+            let mut texts = Vec::new();
+            let mut bytes = 0usize;
+            for e in data.examples.iter().step_by(2) {
+                if bytes >= 256 * 1024 {
+                    break;
+                }
+                bytes += e.text.len();
+                texts.push(e.text.as_str());
+            }
+            group.throughput(Throughput::Bytes(bytes as u64));
+            group.bench_function("scan/shared-data-256kb", |b| {
+                b.iter(|| {
+                    texts
+                        .iter()
+                        .filter(|t| guard.scan(black_box(t)).flagged)
+                        .count()
+                });
+            });
+        }
+        _ => eprintln!(
+            "SKIPPED scan/shared-data-256kb: no shared data at {}",
+            shared_data_root().display()
+        ),
     }
     group.throughput(Throughput::Bytes(alert.len() as u64));
     group.bench_function("stage/normalize", |b| {

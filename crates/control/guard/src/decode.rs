@@ -130,6 +130,10 @@ fn push(
 
 /// Bytes of the standard and URL-safe base64 alphabets (padding aside), as a table: the
 /// scanner asks this of nearly every input byte.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a u8 always indexes a 256-entry table; `get_mut` is not const"
+)]
 const BASE64_BYTES: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0u8;

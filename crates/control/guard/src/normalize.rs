@@ -154,7 +154,10 @@ pub fn normalize(input: &str) -> NormalizedText {
         // byte, without decoding characters or checking the invisible-character table (which
         // holds no ASCII character).
         let rest = bytes.get(pos..).unwrap_or_default();
-        let run = rest.iter().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let run = rest
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
         for (i, &b) in rest.get(..run).unwrap_or_default().iter().enumerate() {
             out.ascii_byte(b, pos + i);
         }
@@ -715,7 +718,12 @@ mod tests {
             );
             compared += 1;
         }
-        for e in data.examples.iter().filter(|e| e.text.is_ascii()).take(3000) {
+        for e in data
+            .examples
+            .iter()
+            .filter(|e| e.text.is_ascii())
+            .take(3000)
+        {
             let forced = format!("é\n{}", e.text);
             assert_eq!(
                 fields(&normalize(&forced)),
