@@ -1,11 +1,12 @@
 //! Incident titles that say what happened and where: the furthest tactic reached, the most
-//! frequent technique, the main host and user.
+//! frequent technique of the alerts that reached it, the main host and user.
 
 use std::collections::BTreeMap;
 
 use rampart_core::{EntityKind, EntityRef};
 
 use crate::MergedAlert;
+use crate::tactics::normalise_tactic;
 
 /// Builds the title of an incident from its alerts (at least one), its ordered tactics and
 /// the entities that link it (sorted).
@@ -13,11 +14,25 @@ pub(crate) fn title(alerts: &[MergedAlert], tactics: &[String], entities: &[Enti
     let what = match tactics.last() {
         Some(tactic) => {
             let mut text = humanise(tactic);
-            if let Some(technique) = most_frequent(
-                alerts
+            // The technique shown is one the furthest tactic was reached with, so the title
+            // never pairs a tactic with an unrelated technique; alerts without tactics fall
+            // back to every alert's techniques.
+            let furthest = normalise_tactic(tactic);
+            let reached = |a: &&MergedAlert| {
+                a.alert
+                    .tactics
                     .iter()
-                    .flat_map(|a| a.alert.techniques.iter().map(|t| (t.clone(), a.count))),
-            ) {
+                    .any(|t| normalise_tactic(t) == furthest)
+            };
+            let techniques_of = |only_reached: bool| {
+                most_frequent(
+                    alerts
+                        .iter()
+                        .filter(|a| !only_reached || reached(a))
+                        .flat_map(|a| a.alert.techniques.iter().map(|t| (t.clone(), a.count))),
+                )
+            };
+            if let Some(technique) = techniques_of(true).or_else(|| techniques_of(false)) {
                 text = format!("{text} ({technique})");
             }
             text
@@ -108,6 +123,29 @@ mod tests {
     use super::*;
     use crate::testkit::alert;
     use rampart_core::Level;
+
+    #[test]
+    fn the_technique_shown_is_one_the_furthest_tactic_was_reached_with() {
+        let host = EntityRef::new(EntityKind::Host, "dc-01");
+        let mut execution = alert("r1", Level::Medium, 0, std::slice::from_ref(&host));
+        execution.techniques = vec!["T1059.001".into()];
+        execution.tactics = vec!["Execution".into()];
+        let mut lateral = alert("r2", Level::Medium, 5, std::slice::from_ref(&host));
+        lateral.techniques = vec!["T1021.006".into()];
+        lateral.tactics = vec!["Lateral Movement".into()];
+        let mut repeated = MergedAlert::new(execution);
+        repeated.count = 9;
+        let alerts = [repeated, MergedAlert::new(lateral)];
+        let got = title(
+            &alerts,
+            &["Execution".into(), "Lateral Movement".into()],
+            &[host],
+        );
+        assert!(
+            got.starts_with("Lateral movement (T1021.006) on dc-01"),
+            "{got}"
+        );
+    }
 
     #[test]
     fn names_tactic_technique_host_and_user() {
