@@ -142,7 +142,7 @@ mod tests {
             &[host],
         );
         assert!(
-            got.starts_with("Lateral movement (T1021.006) on dc-01"),
+            got.starts_with("Lateral Movement (T1021.006) on dc-01"),
             "{got}"
         );
     }
