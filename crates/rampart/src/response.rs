@@ -318,14 +318,12 @@ impl Responder<'_> {
     /// `rampart incidents explain` replays exactly the run's arithmetic.
     fn record_risk(&self, closed: &CorrelatedIncident) -> anyhow::Result<()> {
         let incident = &closed.incident;
-        let explanation = self.correlator.explain(incident);
+        // The explanation names only the riskiest entity's contributions; a replay without
+        // one alert may make another entity the riskiest, so every entity's are recorded.
+        let at = closed.explanation.at;
         let mut ids = std::collections::BTreeSet::new();
         for entity in &incident.entities {
-            for c in self
-                .correlator
-                .ledger()
-                .contributions(entity, explanation.at)
-            {
+            for c in self.correlator.ledger().contributions(entity, at) {
                 ids.insert(c.alert_id);
             }
         }
@@ -338,7 +336,7 @@ impl Responder<'_> {
             }
         }
         let record = RiskRecord {
-            at: explanation.at,
+            at,
             score: incident.score,
             alerts,
         };
