@@ -27,7 +27,7 @@ use rampart_enrich::{Catalog, Inventory};
 use rampart_narrate::{FactSheet, LlmConfig, LlmRenderer, Narrative, Narrator};
 use rampart_store::Store;
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::config::Config;
 use crate::detection::Detectors;
@@ -307,7 +307,7 @@ impl<'a> Responder<'a> {
         }
         write_narrative(&self.data_dir, &narrative)?;
         self.summary.narratives += 1;
-        info!(incident = %incident.id, alerts = alerts.len(), score = incident.score, "incident");
+        debug!(incident = %incident.id, alerts = alerts.len(), score = incident.score, "incident");
         Ok(())
     }
 }

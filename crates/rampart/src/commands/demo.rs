@@ -65,7 +65,7 @@ pub fn run(
     if !json {
         println!();
         println!(
-            "step 2/4  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows) and score it with the verified models"
+            "step 2/4  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows); detect with the bundled Sigma rules, score with the verified models, correlate, decide, narrate"
         );
     }
     let (detectors, _) = crate::detection::Detectors::build(&data_dir, config, &store, &audit)?;
