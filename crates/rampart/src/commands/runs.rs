@@ -29,8 +29,9 @@ pub fn run(
         } else {
             "unfinished"
         };
+        let alerts: u64 = run.counts.alerts_by_source.values().sum();
         println!(
-            "{} {} {state}: {} read, {} events, {} intel, {} duplicates, {} dead letters",
+            "{} {} {state}: {} read, {} events, {} intel, {} duplicates, {} dead letters; {} alerts, {} incidents, {} decisions",
             run.id,
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             thousands(run.counts.records_read),
@@ -38,6 +39,9 @@ pub fn run(
             thousands(run.counts.intel_objects_stored),
             thousands(run.counts.duplicates_skipped),
             thousands(run.counts.dead_letters),
+            thousands(alerts),
+            thousands(run.counts.incidents),
+            thousands(run.counts.decisions),
         );
     }
     Ok(())
