@@ -7,7 +7,7 @@
 //! checked against every event.
 
 use chrono::{DateTime, Utc};
-use rampart_core::{Alert, AlertId, AlertSource, EntityRef, Event, Level};
+use rampart_core::{Alert, AlertId, AlertSource, EntityKind, EntityRef, Event, Level};
 use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Tlp};
@@ -202,6 +202,14 @@ pub fn alert_for(m: &IndicatorMatch, event: &Event) -> Alert {
         .iter()
         .filter_map(|o| o.entity.clone())
         .collect();
+    // The host and user that saw the indicator: they link the match to the host's other
+    // alerts and carry the asset's criticality into its risk.
+    if let Some(host) = &event.ecs.host.name {
+        entities.push(EntityRef::new(EntityKind::Host, host.clone()));
+    }
+    if let Some(user) = &event.ecs.user.name {
+        entities.push(EntityRef::new(EntityKind::User, user.clone()));
+    }
     entities.sort();
     entities.dedup();
     let shown = m
