@@ -1,6 +1,10 @@
 //! `[enrich]` end to end with the real binary: an IOC feed raises indicator alerts, a MISP
 //! warninglist suppresses a match, and the asset inventory's criticality multiplies the risk
 //! the incident's score is made of.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed step should abort the test with its message"
+)]
 
 mod support;
 
