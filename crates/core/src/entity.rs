@@ -20,6 +20,8 @@ pub enum EntityKind {
     Domain,
     /// A URL.
     Url,
+    /// An e-mail address.
+    Email,
 }
 
 /// One entity: its kind and its normalised value.
@@ -36,9 +38,11 @@ impl EntityRef {
     pub fn new(kind: EntityKind, value: impl Into<String>) -> Self {
         let value = value.into();
         let value = match kind {
-            EntityKind::Host | EntityKind::Domain | EntityKind::FileHash | EntityKind::User => {
-                value.to_lowercase()
-            }
+            EntityKind::Host
+            | EntityKind::Domain
+            | EntityKind::FileHash
+            | EntityKind::User
+            | EntityKind::Email => value.to_lowercase(),
             EntityKind::Ip | EntityKind::Process | EntityKind::Url => value,
         };
         Self { kind, value }

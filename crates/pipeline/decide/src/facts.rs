@@ -198,7 +198,11 @@ fn confidence(alert: &Alert) -> u8 {
 fn is_indicator(kind: EntityKind) -> bool {
     matches!(
         kind,
-        EntityKind::Ip | EntityKind::Domain | EntityKind::Url | EntityKind::FileHash
+        EntityKind::Ip
+            | EntityKind::Domain
+            | EntityKind::Url
+            | EntityKind::FileHash
+            | EntityKind::Email
     )
 }
 

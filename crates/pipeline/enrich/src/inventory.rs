@@ -79,6 +79,7 @@ fn entity_kind(text: &str) -> Option<EntityKind> {
             "file_hash" | "hash" => EntityKind::FileHash,
             "domain" => EntityKind::Domain,
             "url" => EntityKind::Url,
+            "email" | "e_mail" | "mail" => EntityKind::Email,
             _ => return None,
         },
     )

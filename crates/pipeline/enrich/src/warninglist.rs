@@ -4,7 +4,7 @@
 //! subdomain of it), `string` (exact value, case-insensitive), `substring` (the value
 //! contains an entry) or `regex`. `matching_attributes` says which MISP attribute kinds the
 //! list applies to; they are mapped to Rampart's entity kinds (`ip-src`/`ip-dst` → IP,
-//! `domain`/`hostname` → domain, `url`/`uri` → URL, hashes → file hash, `email-*` → user).
+//! `domain`/`hostname` → domain, `url`/`uri` → URL, hashes → file hash, `email-*` → e-mail address).
 //! A list without `matching_attributes` applies to every kind its entries can name.
 
 use std::collections::{HashMap, HashSet};
@@ -87,7 +87,7 @@ fn kinds_of(attributes: &[String], list: ListKind) -> HashSet<EntityKind> {
                 "md5" | "sha1" | "sha224" | "sha256" | "sha512" | "filename|md5" => {
                     EntityKind::FileHash
                 }
-                p if p.starts_with("email") || p.ends_with("-email") => EntityKind::User,
+                p if p.starts_with("email") || p.ends_with("-email") => EntityKind::Email,
                 _ => continue,
             };
             kinds.insert(kind);
@@ -100,7 +100,7 @@ fn kinds_of(attributes: &[String], list: ListKind) -> HashSet<EntityKind> {
                 EntityKind::Domain,
                 EntityKind::Url,
                 EntityKind::FileHash,
-                EntityKind::User,
+                EntityKind::Email,
                 EntityKind::Ip,
             ],
         });

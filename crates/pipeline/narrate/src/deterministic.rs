@@ -322,6 +322,7 @@ fn entity_kind_text(kind: EntityKind) -> &'static str {
         EntityKind::FileHash => "file hash",
         EntityKind::Domain => "domain",
         EntityKind::Url => "URL",
+        EntityKind::Email => "e-mail address",
     }
 }
 

@@ -158,8 +158,7 @@ fn values<'a>(leaf: &Leaf, observed: &'a Observed, binding: Binding) -> Vec<(See
             let (list, index, kind) = match leaf.object {
                 ObjectType::Domain => (&observed.domains, binding.domain, EntityKind::Domain),
                 ObjectType::Url => (&observed.urls, binding.url, EntityKind::Url),
-                // STIX has email addresses; Rampart's entities name them as users.
-                _ => (&observed.emails, binding.email, EntityKind::User),
+                _ => (&observed.emails, binding.email, EntityKind::Email),
             };
             if let Some(object) = list.get(index) {
                 out.push((

@@ -272,7 +272,7 @@ fn emails_come_from_attributes() {
     assert_eq!(hits[0].field, "email.from.address");
     assert_eq!(
         hits[0].entity.as_ref().unwrap().kind,
-        rampart_core::EntityKind::User
+        rampart_core::EntityKind::Email
     );
 }
 

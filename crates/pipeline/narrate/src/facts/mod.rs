@@ -539,13 +539,14 @@ pub fn entity_field(kind: EntityKind) -> &'static str {
         EntityKind::FileHash => "file.hash.sha256",
         EntityKind::Domain => "dns.question.name",
         EntityKind::Url => "url.full",
+        EntityKind::Email => "user.email",
     }
 }
 
 /// The evidence id of an entity: its value when that is a plain token and not personal
 /// data, else `ent_<kind>_<12 hex of SHA-256>`.
 pub fn entity_evidence_id(entity: &EntityRef) -> String {
-    let plain = entity.kind != EntityKind::User
+    let plain = !matches!(entity.kind, EntityKind::User | EntityKind::Email)
         && !entity.value.is_empty()
         && entity.value.len() <= MAX_PLAIN_ID
         && entity
@@ -568,6 +569,7 @@ pub fn entity_evidence_id(entity: &EntityRef) -> String {
         EntityKind::FileHash => "file",
         EntityKind::Domain => "domain",
         EntityKind::Url => "url",
+        EntityKind::Email => "email",
     };
     let digest = Sha256::digest(entity.value.as_bytes());
     let hex = hex::encode(digest);
