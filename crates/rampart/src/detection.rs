@@ -63,9 +63,9 @@ pub struct EnrichConfig {
     pub inventory: Option<PathBuf>,
 }
 
-/// What the detectors were built from, for the run's summary.
-#[derive(Debug, Default, Serialize)]
-pub struct DetectorsReport {
+/// What the detectors were built from, logged when a run starts.
+#[derive(Debug, Default)]
+struct DetectorsReport {
     /// Sigma single-event rules loaded.
     pub sigma_rules: usize,
     /// Sigma correlation rules loaded.
@@ -113,7 +113,7 @@ impl Detectors {
         config: &Config,
         store: &dyn Store,
         audit: &dyn AuditSink,
-    ) -> anyhow::Result<(Self, DetectorsReport)> {
+    ) -> anyhow::Result<Self> {
         let mut report = DetectorsReport::default();
         let models = crate::models::configured_models(data_dir, &config.scoring, audit)?;
         report.models = models
@@ -136,21 +136,22 @@ impl Detectors {
         report.assets = inventory.len();
         info!(
             sigma_rules = report.sigma_rules,
+            sigma_rejected = report.sigma_rejected.values().sum::<usize>(),
             indicators = report.indicators,
-            models = report.models.len(),
+            intel_errors = report.intel_errors,
+            assets = report.assets,
+            inventory_errors = report.inventory_errors,
+            models = ?report.models,
             "detectors ready"
         );
-        Ok((
-            Self {
-                models,
-                sigma,
-                intel,
-                catalog: Catalog::embedded(),
-                inventory,
-                out_of_order_secs: config.detect.out_of_order_secs,
-            },
-            report,
-        ))
+        Ok(Self {
+            models,
+            sigma,
+            intel,
+            catalog: Catalog::embedded(),
+            inventory,
+            out_of_order_secs: config.detect.out_of_order_secs,
+        })
     }
 
     /// Appends the alerts `event` raises to `out`, tactics named and in kill-chain order.
@@ -274,7 +275,7 @@ fn load_intel(
     report: &mut DetectorsReport,
 ) -> anyhow::Result<IntelStore> {
     let mut intel = IntelStore::new();
-    let objects = crate::commands::all_pages(|page| store.intel_objects(None, page))
+    let objects = rampart_store::collect_pages(|page| store.intel_objects(None, page))
         .context("cannot read stored threat intel")?;
     for object in &objects {
         if let Err(error) = intel.add_intel_object(object) {

@@ -387,7 +387,7 @@ struct KnownInStore(std::collections::HashSet<rampart_core::DecisionId>);
 
 impl KnownInStore {
     fn snapshot(store: &dyn Store) -> anyhow::Result<Self> {
-        let decisions = crate::commands::all_pages(|page| store.decisions(None, page))
+        let decisions = rampart_store::collect_pages(|page| store.decisions(None, page))
             .context("cannot list decisions")?;
         Ok(Self(decisions.iter().map(|d| d.id).collect()))
     }

@@ -56,4 +56,4 @@ pub use error::StoreError;
 pub use protect::{FieldProtector, NoProtection};
 pub use query::{BatchOutcome, Cursor, EventQuery, Listing, Page, PutOutcome};
 pub use sqlite::{DATABASE_FILE, SqliteOptions, SqliteStore};
-pub use store::{EventScan, Store, scan_events};
+pub use store::{EventScan, Store, collect_pages, scan_events};

@@ -120,6 +120,28 @@ pub struct EventScan<'a> {
     done: bool,
 }
 
+/// Every item of a paged listing (alerts, incidents, decisions, intel objects), fetched
+/// [`Page::MAX_LIMIT`] at a time. For events, [`scan_events`] streams instead.
+pub fn collect_pages<T>(
+    mut fetch: impl FnMut(Page) -> Result<Listing<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    let mut page = Page::first(Page::MAX_LIMIT);
+    loop {
+        let listing = fetch(page)?;
+        out.extend(listing.items);
+        match listing.next {
+            Some(cursor) => {
+                page = Page {
+                    after: Some(cursor),
+                    limit: Page::MAX_LIMIT,
+                };
+            }
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Iterates over every event matching `query` (its page limit sets the page size; its cursor,
 /// where to start). Stops after the first error.
 pub fn scan_events(store: &dyn Store, query: EventQuery) -> EventScan<'_> {

@@ -12,7 +12,7 @@ use rampart_ml::table::Value;
 use rampart_registry::VerifiedModel;
 
 use crate::error::{Result, ScoreError};
-use crate::rows::cells;
+use crate::rows::{cells, lookup};
 
 /// The model file's name inside a signed model directory.
 pub const MODEL_FILE: &str = "model.json";
@@ -92,9 +92,12 @@ impl ScoringModel {
     /// Whether `record` carries every input column of the model; a model only scores the
     /// layout it was trained on.
     pub fn applies_to(&self, record: &FeatureRecord) -> bool {
+        // Records of one layout keep their column order, so this is one comparison per
+        // column on every event; the name search is the fallback.
         self.columns
             .iter()
-            .all(|c| record.values.iter().any(|(n, _)| n == c))
+            .enumerate()
+            .all(|(i, c)| lookup(record, i, c).is_some())
     }
 
     /// Scores a feature record through the model's input contract; explains the score when

@@ -126,7 +126,7 @@ pub fn run(
 
 /// Every stored alert.
 pub fn all_alerts(store: &dyn Store) -> anyhow::Result<Vec<Alert>> {
-    super::all_pages(|page| store.alerts(page)).context("cannot list alerts")
+    rampart_store::collect_pages(|page| store.alerts(page)).context("cannot list alerts")
 }
 
 fn list(args: &ListArgs, store: &dyn Store, json: bool) -> anyhow::Result<()> {

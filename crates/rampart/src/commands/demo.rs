@@ -68,7 +68,7 @@ pub fn run(
             "step 2/4  ingest bundled real data (Windows events, STIX intel, NSL-KDD flows); detect with the bundled Sigma rules, score with the verified models, correlate, decide, narrate"
         );
     }
-    let (detectors, _) = crate::detection::Detectors::build(&data_dir, config, &store, &audit)?;
+    let detectors = crate::detection::Detectors::build(&data_dir, config, &store, &audit)?;
     let responder = crate::response::Responder::new(&data_dir, config, &detectors, &store, &audit)?;
     let outcome = crate::runner::run(&store, &audit, &inputs, None, config, &detectors, responder)?;
     let ingest = RunSummary::new(&outcome, &data_dir);
@@ -183,7 +183,7 @@ fn top_scored_alerts(store: &dyn Store) -> anyhow::Result<Vec<Alert>> {
         b.score
             .unwrap_or(0.0)
             .total_cmp(&a.score.unwrap_or(0.0))
-            .then(a.id.to_string().cmp(&b.id.to_string()))
+            .then(a.id.cmp(&b.id))
     });
     alerts.truncate(SHOWN_ALERTS);
     Ok(alerts)

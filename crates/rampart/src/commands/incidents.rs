@@ -69,7 +69,7 @@ pub fn run(
 
 /// Every stored incident.
 pub fn all_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
-    super::all_pages(|page| store.incidents(page)).context("cannot list incidents")
+    rampart_store::collect_pages(|page| store.incidents(page)).context("cannot list incidents")
 }
 
 fn list(args: &ListArgs, store: &dyn Store, json: bool) -> anyhow::Result<()> {
@@ -134,25 +134,18 @@ fn risk_inputs(
     Ok((alerts.to_vec(), at))
 }
 
-/// Replays `contributing` through a fresh risk ledger, leaving out `without`, and reads the
-/// incident's score at `at`.
-fn replay(
-    incident: &Incident,
-    contributing: &[Alert],
-    at: chrono::DateTime<chrono::Utc>,
-    config: &Config,
-    without: &[AlertId],
-) -> RiskExplanation {
+/// Replays `contributing` through a fresh risk ledger, as the run's correlator fed its own.
+fn replay(contributing: &[Alert], config: &Config) -> RiskLedger {
     let inventory = match &config.enrich.inventory {
         Some(path) => Inventory::load_csv(path).0,
         None => Inventory::default(),
     };
     let mut ledger = RiskLedger::new(config.correlate.risk.clone());
     let criticality = |e: &rampart_core::EntityRef| criticality_of(&inventory, e);
-    for alert in contributing.iter().filter(|a| !without.contains(&a.id)) {
+    for alert in contributing {
         ledger.add(alert, &criticality);
     }
-    ledger.explain_entities(&incident.entities, at)
+    ledger
 }
 
 #[derive(Serialize)]
@@ -181,7 +174,7 @@ pub fn show(
 ) -> anyhow::Result<()> {
     let (incident, alerts) = load(store, args.id)?;
     let (contributing, at) = risk_inputs(data_dir, &incident, &alerts)?;
-    let explanation = replay(&incident, &contributing, at, config, &[]);
+    let explanation = replay(&contributing, config).explain_entities(&incident.entities, at);
     let decisions = store
         .decisions(Some(incident.id), Page::first(Page::MAX_LIMIT))
         .context("cannot read decisions")?
@@ -312,9 +305,14 @@ fn explain(
             incident.id
         );
     }
-    let explanation = replay(&incident, &contributing, at, config, &[]);
-    let without = (!args.without.is_empty())
-        .then(|| replay(&incident, &contributing, at, config, &args.without));
+    let ledger = replay(&contributing, config);
+    let explanation = ledger.explain_entities(&incident.entities, at);
+    let without = (!args.without.is_empty()).then(|| {
+        args.without
+            .iter()
+            .fold(ledger.clone(), |ledger, id| ledger.without(id))
+            .explain_entities(&incident.entities, at)
+    });
     if json {
         return print_json(&ExplainReport {
             incident: incident.id,

@@ -79,29 +79,6 @@ pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<SqliteStor
         .with_context(|| format!("cannot open the store in `{}`", data_dir.display()))
 }
 
-/// Every item of a paged store listing, fetched page by page.
-pub fn all_pages<T>(
-    mut fetch: impl FnMut(
-        rampart_store::Page,
-    ) -> Result<rampart_store::Listing<T>, rampart_store::StoreError>,
-) -> anyhow::Result<Vec<T>> {
-    let mut out = Vec::new();
-    let mut page = rampart_store::Page::first(rampart_store::Page::MAX_LIMIT);
-    loop {
-        let listing = fetch(page)?;
-        out.extend(listing.items);
-        match listing.next {
-            Some(cursor) => {
-                page = rampart_store::Page {
-                    after: Some(cursor),
-                    limit: rampart_store::Page::MAX_LIMIT,
-                };
-            }
-            None => return Ok(out),
-        }
-    }
-}
-
 /// Opens the store in `data_dir`, which must already exist (for read-only commands).
 pub fn open_existing_store(data_dir: &Path, config: &Config) -> anyhow::Result<SqliteStore> {
     anyhow::ensure!(

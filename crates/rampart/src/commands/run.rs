@@ -158,7 +158,7 @@ impl RunSummary {
 pub fn run(args: &RunArgs, data_dir: &Path, config: &Config, json: bool) -> anyhow::Result<()> {
     let store = super::open_store(data_dir, config)?;
     let audit = crate::audit_log::open(data_dir)?;
-    let (detectors, _) = Detectors::build(data_dir, config, &store, &audit)?;
+    let detectors = Detectors::build(data_dir, config, &store, &audit)?;
     let responder = Responder::new(data_dir, config, &detectors, &store, &audit)?;
     let outcome = runner::run(
         &store,
