@@ -92,7 +92,9 @@ run_case() {
         cp -r "$model" "$copy"
         if [ "$where" = inside ]; then csig="$copy/model.sig"; else csig="$sig"; fi
         case $variant in
-            changed-byte) printf '\x01' | dd of="$copy/weights.bin" bs=1 seek=4096 conv=notrunc status=none ;;
+            # Invert the byte rather than writing a fixed value: a fixed value equals the random
+            # original one time in 256, and then nothing has changed.
+            changed-byte) "$VENV/bin/python" -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(4096); b = f.read(1)[0]; f.seek(4096); f.write(bytes([b ^ 0xFF]))' "$copy/weights.bin" ;;
             added-file) echo extra > "$copy/tokenizer/extra.txt" ;;
             removed-file) rm "$copy/tokenizer/empty.txt" ;;
         esac
