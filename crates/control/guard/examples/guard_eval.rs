@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p rampart-guard --example guard_eval -- \
 //!     [--data DIR] [--seed N] [--out FILE] [--write-model FILE] [--dump-split FILE]
+//!     [--embedded-weight W] [--min-segments N]
 //! ```
 //!
 //! `--write-model` writes the trained model (the shipped one is
@@ -34,6 +35,7 @@ struct Args {
     window: u32,
     stride: u32,
     no_augment: bool,
+    embedded: rampart_guard::model::Embedded,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -49,6 +51,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         window: TrainConfig::default().window_bytes,
         stride: TrainConfig::default().stride_bytes,
         no_augment: false,
+        embedded: TrainConfig::default().embedded,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +68,8 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--window" => args.window = value()?.parse()?,
             "--stride" => args.stride = value()?.parse()?,
             "--no-augment" => args.no_augment = true,
+            "--embedded-weight" => args.embedded.weight = value()?.parse()?,
+            "--min-segments" => args.embedded.min_segments = value()?.parse()?,
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -100,6 +105,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         epochs: args.epochs,
         window_bytes: args.window,
         stride_bytes: args.stride,
+        embedded: args.embedded,
         ..TrainConfig::default()
     };
     let started = Instant::now();

@@ -240,44 +240,62 @@ pub struct WindowSums {
 }
 
 /// Per-position sums of feature weights and counts, for scoring any window in O(1).
+///
+/// One pass over the features serves several weight vectors ("heads": the injection
+/// classifier and the instruction classifier share the hashed features).
 #[derive(Debug, Default)]
 pub struct PrefixSums {
-    /// `weight[i]` = sum of the (quantised) weights of n-grams at positions `< i`.
-    weight: Vec<i64>,
+    /// `weight[h][i]` = sum of head `h`'s (quantised) weights of n-grams at positions `< i`.
+    weight: Vec<Vec<i64>>,
     /// `count[i]` = number of n-grams at positions `< i`.
     count: Vec<u32>,
-    /// Signal hits as `(position, weight)`, sorted by position (there are few).
-    signals: Vec<(usize, i64)>,
+    /// Signal hits as `(position, weight of each head)`, sorted by position (there are few).
+    signals: Vec<(usize, Vec<i64>)>,
 }
 
 impl PrefixSums {
-    /// Builds the sums for `text` and its signal `hits` with quantised `weights`
-    /// (length `2^bits`).
-    pub fn new(text: &str, hits: &[Hit], bits: u8, weights: &[i8]) -> Self {
+    /// Builds the sums for `text` and its signal `hits` with each head's quantised weights
+    /// (each of length `2^bits`).
+    pub fn new(text: &str, hits: &[Hit], bits: u8, heads: &[&[i8]]) -> Self {
         let len = text.len();
-        let w_of = |b: u32| i64::from(weights.get(b as usize).copied().unwrap_or(0));
+        let w_of = |head: &[i8], b: u32| i64::from(head.get(b as usize).copied().unwrap_or(0));
         // Per-position sums first (one pass per feature family, both in position order),
         // then running totals in place.
-        let mut weight = vec![0i64; len + 1];
+        let mut weight = vec![vec![0i64; len + 1]; heads.len()];
         let mut count = vec![0u32; len + 1];
         let mut add = |pos: usize, b: u32| {
-            if let (Some(w), Some(c)) = (weight.get_mut(pos + 1), count.get_mut(pos + 1)) {
-                *w += w_of(b);
+            for (sums, head) in weight.iter_mut().zip(heads) {
+                if let Some(w) = sums.get_mut(pos + 1) {
+                    *w += w_of(head, b);
+                }
+            }
+            if let Some(c) = count.get_mut(pos + 1) {
                 *c += 1;
             }
         };
         for_each_byte_gram(text.as_bytes(), bits, &mut add);
         for_each_word_feature(text.as_bytes(), bits, &mut add);
-        let (mut acc_w, mut acc_c) = (0i64, 0u32);
-        for (w, c) in weight.iter_mut().zip(count.iter_mut()) {
-            acc_w += *w;
-            acc_c = acc_c.saturating_add(*c);
-            *w = acc_w;
-            *c = acc_c;
+        for sums in &mut weight {
+            let mut acc = 0i64;
+            for w in sums.iter_mut() {
+                acc += *w;
+                *w = acc;
+            }
         }
-        let mut signals: Vec<(usize, i64)> = hits
+        let mut acc = 0u32;
+        for c in &mut count {
+            acc = acc.saturating_add(*c);
+            *c = acc;
+        }
+        let mut signals: Vec<(usize, Vec<i64>)> = hits
             .iter()
-            .map(|h| (h.span.start, w_of(signal_bucket(h.signal.name(), bits))))
+            .map(|h| {
+                let b = signal_bucket(h.signal.name(), bits);
+                (
+                    h.span.start,
+                    heads.iter().map(|head| w_of(head, b)).collect(),
+                )
+            })
             .collect();
         signals.sort_unstable();
         Self {
@@ -287,18 +305,19 @@ impl PrefixSums {
         }
     }
 
-    /// Sums over the occurrences and hits starting inside `range`.
-    pub fn window(&self, range: Range<usize>) -> WindowSums {
-        let at = |i: usize| self.weight.get(i).copied().unwrap_or(0);
+    /// Head `head`'s sums over the occurrences and hits starting inside `range`.
+    pub fn window(&self, head: usize, range: Range<usize>) -> WindowSums {
+        let sums = self.weight.get(head).map(Vec::as_slice).unwrap_or_default();
+        let at = |i: usize| sums.get(i).copied().unwrap_or(0);
         let c = |i: usize| self.count.get(i).copied().unwrap_or(0);
-        let first = self.signals.partition_point(|&(p, _)| p < range.start);
+        let first = self.signals.partition_point(|(p, _)| *p < range.start);
         let signal = self
             .signals
             .get(first..)
             .unwrap_or_default()
             .iter()
-            .take_while(|&&(p, _)| p < range.end)
-            .map(|&(_, w)| w)
+            .take_while(|(p, _)| *p < range.end)
+            .map(|(_, w)| w.get(head).copied().unwrap_or(0))
             .sum();
         WindowSums {
             weight: at(range.end) - at(range.start),
@@ -438,7 +457,7 @@ mod tests {
         }];
         let bits = 10;
         let weights: Vec<i8> = (0..1024).map(|i| ((i * 7) % 255) as i8).collect();
-        let sums = PrefixSums::new(text, &hits, bits, &weights);
+        let sums = PrefixSums::new(text, &hits, bits, &[&weights]);
         for range in [0..text.len(), 5..20, 0..0, 30..text.len()] {
             let mut w = 0i64;
             let mut c = 0u32;
@@ -454,7 +473,7 @@ mod tests {
                 0
             };
             assert_eq!(
-                sums.window(range),
+                sums.window(0, range),
                 WindowSums {
                     weight: w,
                     count: c,

@@ -1,8 +1,13 @@
 //! The injection classifier's weights and its data-only file format.
 //!
-//! A model is a logistic regression over hashed features (see [`crate::features`]): a bias,
-//! one `i8` weight per bucket with one scale factor, the window geometry and a calibration
-//! table of logit thresholds for target false-positive rates. The file is data only (no code,
+//! A model is two logistic regressions over the same hashed features (see
+//! [`crate::features`]), each a bias and one `i8` weight per bucket with one scale factor:
+//! the injection classifier, and an instruction classifier that tells requests addressed to
+//! an assistant from data (table rows, e-mail sentences, prose about attacks). A text whose
+//! segments are mostly data but one reads as an instruction is the shape of an indirect
+//! injection; the model's `embedded` setting says how much that contrast adds to the
+//! injection logit (see [`crate::guard`]). The file also holds the window geometry and a
+//! calibration table of logit thresholds for target false-positive rates. The file is data only (no code,
 //! no pickles): an 8-byte magic, a length-prefixed JSON header, then the raw weights. The
 //! layout is documented in `docs/formats/guard-model.md`.
 //!
@@ -18,6 +23,10 @@ use crate::features::{FEATURE_VERSION, MAX_HASH_BITS, MIN_HASH_BITS};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"RGUARD01";
 
+/// Value of the header's `version` field: the file layout (version 2 added the instruction
+/// classifier).
+pub const FORMAT_VERSION: u32 = 2;
+
 /// Value of the header's `format` field.
 pub const FORMAT_NAME: &str = "rampart-guard-model";
 
@@ -29,7 +38,7 @@ pub const DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/guard-default.r
 
 /// SHA-256 of [`DEFAULT_MODEL_BYTES`]; loading refuses any other bytes.
 pub const DEFAULT_MODEL_SHA256: &str =
-    "fc9401d80d4512ef8317d9c39d0ad33973df78f6f2804bfd95401ba54077b6cb";
+    "76a6a4b887bd7e0b6cc70af45a81296a1d04d3a108c9c58f8173a11894520e6a";
 
 /// A logit threshold and the false-positive rate it gave on the calibration split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -39,6 +48,73 @@ pub struct Threshold {
     pub fpr: f32,
     /// Window logit at or above which a text is flagged.
     pub logit: f32,
+}
+
+/// How much an instruction embedded in data adds to a text's injection logit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Embedded {
+    /// Logit units added per unit of contrast (the highest segment's instruction logit
+    /// minus the median segment's); `0` turns the rule off.
+    pub weight: f32,
+    /// Texts with fewer segments than this are not judged by contrast: a short prompt is all
+    /// instruction, and its median is not data.
+    pub min_segments: u32,
+}
+
+impl Default for Embedded {
+    fn default() -> Self {
+        // Chosen on splits of other seeds than the shipped model's (`guard_eval --seed 7` and
+        // `--seed 11`): 0.5 lifts indirect detection there with direct detection unchanged
+        // within a point; 1.0 and above start to cost direct detection at 0.1% FPR.
+        Self {
+            weight: 0.5,
+            min_segments: 3,
+        }
+    }
+}
+
+/// One logistic regression over the hashed features: `i8` weights with one scale factor.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Head {
+    pub(crate) bias: f32,
+    pub(crate) scale: f32,
+    pub(crate) weights: Vec<i8>,
+}
+
+impl Head {
+    /// Quantises float weights to `i8` with one symmetric scale factor.
+    pub(crate) fn quantize(bias: f32, weights: &[f32]) -> Self {
+        let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let weights = weights
+            .iter()
+            .map(|w| {
+                // Rounded and clamped to the i8 range, so the cast cannot truncate.
+                #[expect(clippy::cast_possible_truncation, reason = "clamped to i8 range")]
+                let q = (w / scale).round().clamp(-127.0, 127.0) as i8;
+                q
+            })
+            .collect();
+        Self {
+            bias,
+            scale,
+            weights,
+        }
+    }
+
+    /// Window logit from its quantised sums (see [`crate::features`]).
+    pub(crate) fn logit(&self, sums: crate::features::WindowSums) -> f32 {
+        let ngrams = if sums.count == 0 {
+            0.0
+        } else {
+            sums.weight as f64 / f64::from(sums.count).sqrt()
+        };
+        // Sums of at most a few million i8 values are exact in f64; logits are small.
+        #[expect(clippy::cast_possible_truncation, reason = "logits are small")]
+        let dot = ((ngrams + sums.signal as f64) * f64::from(self.scale)) as f32;
+        self.bias + dot
+    }
 }
 
 /// How the model was trained, kept for provenance.
@@ -69,6 +145,9 @@ struct Header {
     stride_bytes: u32,
     bias: f32,
     scale: f32,
+    instruction_bias: f32,
+    instruction_scale: f32,
+    embedded: Embedded,
     thresholds: Vec<Threshold>,
     default_fpr: f32,
     training: TrainingRecord,
@@ -80,9 +159,11 @@ pub struct GuardModel {
     pub(crate) hash_bits: u8,
     pub(crate) window_bytes: u32,
     pub(crate) stride_bytes: u32,
-    pub(crate) bias: f32,
-    pub(crate) scale: f32,
-    pub(crate) weights: Vec<i8>,
+    /// The injection classifier.
+    pub(crate) injection: Head,
+    /// The instruction classifier (requests to an assistant versus data).
+    pub(crate) instruction: Head,
+    pub(crate) embedded: Embedded,
     pub(crate) thresholds: Vec<Threshold>,
     pub(crate) default_fpr: f32,
     pub(crate) training: TrainingRecord,
@@ -94,40 +175,31 @@ impl std::fmt::Debug for GuardModel {
             .field("hash_bits", &self.hash_bits)
             .field("window_bytes", &self.window_bytes)
             .field("stride_bytes", &self.stride_bytes)
-            .field("bias", &self.bias)
+            .field("bias", &self.injection.bias)
+            .field("instruction_bias", &self.instruction.bias)
+            .field("embedded", &self.embedded)
             .field("thresholds", &self.thresholds)
             .finish_non_exhaustive()
     }
 }
 
 impl GuardModel {
-    /// Builds a model from float weights, quantising them to `i8` with one scale factor.
+    /// Builds a model from the float weights of both classifiers, quantising each to `i8`.
     pub(crate) fn quantize(
+        window: (u32, u32),
         hash_bits: u8,
-        window_bytes: u32,
-        stride_bytes: u32,
-        bias: f32,
-        weights: &[f32],
+        injection: (f32, &[f32]),
+        instruction: (f32, &[f32]),
+        embedded: Embedded,
         training: TrainingRecord,
     ) -> Self {
-        let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-        let weights = weights
-            .iter()
-            .map(|w| {
-                // Rounded and clamped to the i8 range, so the cast cannot truncate.
-                #[expect(clippy::cast_possible_truncation, reason = "clamped to i8 range")]
-                let q = (w / scale).round().clamp(-127.0, 127.0) as i8;
-                q
-            })
-            .collect();
         Self {
             hash_bits,
-            window_bytes,
-            stride_bytes,
-            bias,
-            scale,
-            weights,
+            window_bytes: window.0,
+            stride_bytes: window.1,
+            injection: Head::quantize(injection.0, injection.1),
+            instruction: Head::quantize(instruction.0, instruction.1),
+            embedded,
             thresholds: Vec::new(),
             default_fpr: 0.01,
             training,
@@ -179,9 +251,9 @@ impl GuardModel {
             .ok_or_else(|| bad("file ends inside the header".into()))?;
         let header: Header = serde_json::from_slice(header_bytes)
             .map_err(|e| bad(format!("header is not valid: {e}")))?;
-        if header.format != FORMAT_NAME || header.version != 1 {
+        if header.format != FORMAT_NAME || header.version != FORMAT_VERSION {
             return Err(bad(format!(
-                "format `{}` version `{}` is not `{FORMAT_NAME}` version 1",
+                "format `{}` version `{}` is not `{FORMAT_NAME}` version {FORMAT_VERSION}; retrain the model",
                 header.format, header.version
             )));
         }
@@ -207,35 +279,49 @@ impl GuardModel {
                 header.window_bytes, header.stride_bytes
             )));
         }
-        let finite = header.bias.is_finite()
-            && header.scale.is_finite()
-            && header.scale > 0.0
+        let finite = [header.bias, header.instruction_bias, header.embedded.weight]
+            .iter()
+            .all(|x| x.is_finite())
+            && [header.scale, header.instruction_scale]
+                .iter()
+                .all(|x| x.is_finite() && *x > 0.0)
             && header
                 .thresholds
                 .iter()
                 .all(|t| t.fpr.is_finite() && t.logit.is_finite() && (0.0..=1.0).contains(&t.fpr));
         if !finite || header.thresholds.is_empty() || header.thresholds.len() > 64 {
             return Err(bad(
-                "bias, scale and 1..=64 thresholds must be finite numbers".into(),
+                "biases, scales, the embedded weight and 1..=64 thresholds must be finite numbers"
+                    .into(),
             ));
         }
         let n = 1usize << header.hash_bits;
         let raw = bytes.get(12 + header_len..).unwrap_or_default();
-        if raw.len() != n {
+        if raw.len() != 2 * n {
             return Err(bad(format!(
-                "weights are {} bytes; hash_bits {} needs exactly {n}",
+                "weights are {} bytes; hash_bits {} needs exactly {} (two classifiers)",
                 raw.len(),
-                header.hash_bits
+                header.hash_bits,
+                2 * n
             )));
         }
-        let weights = raw.iter().map(|&b| i8::from_le_bytes([b])).collect();
+        let (injection, instruction) = raw.split_at(n);
+        let weights = |raw: &[u8]| raw.iter().map(|&b| i8::from_le_bytes([b])).collect();
         Ok(Self {
             hash_bits: header.hash_bits,
             window_bytes: header.window_bytes,
             stride_bytes: header.stride_bytes,
-            bias: header.bias,
-            scale: header.scale,
-            weights,
+            injection: Head {
+                bias: header.bias,
+                scale: header.scale,
+                weights: weights(injection),
+            },
+            instruction: Head {
+                bias: header.instruction_bias,
+                scale: header.instruction_scale,
+                weights: weights(instruction),
+            },
+            embedded: header.embedded,
             thresholds: header.thresholds,
             default_fpr: header.default_fpr,
             training: header.training,
@@ -246,24 +332,30 @@ impl GuardModel {
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = Header {
             format: FORMAT_NAME.to_owned(),
-            version: 1,
+            version: FORMAT_VERSION,
             feature_version: FEATURE_VERSION,
             hash_bits: self.hash_bits,
             window_bytes: self.window_bytes,
             stride_bytes: self.stride_bytes,
-            bias: self.bias,
-            scale: self.scale,
+            bias: self.injection.bias,
+            scale: self.injection.scale,
+            instruction_bias: self.instruction.bias,
+            instruction_scale: self.instruction.scale,
+            embedded: self.embedded,
             thresholds: self.thresholds.clone(),
             default_fpr: self.default_fpr,
             training: self.training.clone(),
         };
         // Serialising a struct of numbers and strings cannot fail.
         let json = serde_json::to_vec(&header).unwrap_or_default();
-        let mut out = Vec::with_capacity(12 + json.len() + self.weights.len());
+        let n = self.injection.weights.len() + self.instruction.weights.len();
+        let mut out = Vec::with_capacity(12 + json.len() + n);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
         out.extend_from_slice(&json);
-        out.extend(self.weights.iter().map(|w| w.to_le_bytes()[0]));
+        for head in [&self.injection, &self.instruction] {
+            out.extend(head.weights.iter().map(|w| w.to_le_bytes()[0]));
+        }
         out
     }
 
@@ -292,6 +384,11 @@ impl GuardModel {
         self.default_fpr
     }
 
+    /// How much an instruction embedded in data adds to the injection logit.
+    pub fn embedded(&self) -> Embedded {
+        self.embedded
+    }
+
     /// Provenance of the training run.
     pub fn training(&self) -> &TrainingRecord {
         &self.training
@@ -313,19 +410,6 @@ impl GuardModel {
             .min_by(|a, b| a.fpr.total_cmp(&b.fpr));
         best.or(fallback).map_or(0.0, |t| t.logit)
     }
-
-    /// Window logit from its quantised sums (see [`crate::features`]).
-    pub(crate) fn logit(&self, sums: crate::features::WindowSums) -> f32 {
-        let ngrams = if sums.count == 0 {
-            0.0
-        } else {
-            sums.weight as f64 / f64::from(sums.count).sqrt()
-        };
-        // Sums of at most a few million i8 values are exact in f64; logits are small.
-        #[expect(clippy::cast_possible_truncation, reason = "logits are small")]
-        let dot = ((ngrams + sums.signal as f64) * f64::from(self.scale)) as f32;
-        self.bias + dot
-    }
 }
 
 #[cfg(test)]
@@ -334,7 +418,15 @@ mod tests {
 
     fn tiny() -> GuardModel {
         let weights: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 64.0).collect();
-        let mut m = GuardModel::quantize(8, 64, 32, -1.5, &weights, TrainingRecord::default());
+        let instruction: Vec<f32> = weights.iter().map(|w| -w / 2.0).collect();
+        let mut m = GuardModel::quantize(
+            (64, 32),
+            8,
+            (-1.5, &weights),
+            (0.5, &instruction),
+            Embedded::default(),
+            TrainingRecord::default(),
+        );
         m.thresholds = vec![
             Threshold {
                 fpr: 0.001,
@@ -369,9 +461,15 @@ mod tests {
     #[test]
     fn quantisation_keeps_weights_close() {
         let m = tiny();
-        for (i, q) in m.weights.iter().enumerate() {
+        for (i, q) in m.injection.weights.iter().enumerate() {
             let w = (i as f32 - 128.0) / 64.0;
-            assert!((f32::from(*q) * m.scale - w).abs() <= m.scale / 2.0 + 1e-6);
+            let scale = m.injection.scale;
+            assert!((f32::from(*q) * scale - w).abs() <= scale / 2.0 + 1e-6);
+        }
+        for (i, q) in m.instruction.weights.iter().enumerate() {
+            let w = -(i as f32 - 128.0) / 128.0;
+            let scale = m.instruction.scale;
+            assert!((f32::from(*q) * scale - w).abs() <= scale / 2.0 + 1e-6);
         }
     }
 
@@ -386,6 +484,18 @@ mod tests {
         let mut huge = good.clone();
         huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(GuardModel::from_bytes_unpinned(&huge).is_err());
+        // A version 1 file (one classifier) names the fix.
+        let header_len = u32::from_le_bytes(good[8..12].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&good[12..12 + header_len]).unwrap();
+        let old = header.replacen("\"version\":2", "\"version\":1", 1);
+        let mut v1 = good[..8].to_vec();
+        v1.extend_from_slice(&u32::try_from(old.len()).unwrap().to_le_bytes());
+        v1.extend_from_slice(old.as_bytes());
+        v1.extend_from_slice(&good[12 + header_len..12 + header_len + 256]);
+        let err = GuardModel::from_bytes_unpinned(&v1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retrain"), "{err}");
     }
 
     #[test]

@@ -49,13 +49,16 @@ pub enum Signal {
     EncodedPayload,
     /// The trained classifier scored a window of the text above the threshold.
     Classifier,
+    /// One segment reads as a request to an assistant among segments that read as data: the
+    /// shape of an indirect injection (an instruction planted in an e-mail, table or page).
+    EmbeddedInstruction,
     /// The text is longer than the scan limit; it is flagged without being read.
     Oversize,
 }
 
 impl Signal {
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; 15] = [
+    pub const ALL: [Signal; 16] = [
         Signal::InstructionOverride,
         Signal::RoleMarker,
         Signal::PersonaSwitch,
@@ -70,6 +73,7 @@ impl Signal {
         Signal::SmuggledText,
         Signal::EncodedPayload,
         Signal::Classifier,
+        Signal::EmbeddedInstruction,
         Signal::Oversize,
     ];
 
@@ -90,6 +94,7 @@ impl Signal {
             Self::SmuggledText => "smuggled-text",
             Self::EncodedPayload => "encoded-payload",
             Self::Classifier => "classifier",
+            Self::EmbeddedInstruction => "embedded-instruction",
             Self::Oversize => "oversize",
         }
     }
