@@ -151,7 +151,7 @@ impl Writer<'_> {
                 "- Rule {} ({}) raised {}.{cite}",
                 quote(&g.rule_id),
                 quote(&g.title),
-                group_line(g),
+                group_line(g, quote),
             );
         }
         if sheet.omitted.groups > 0 {

@@ -40,14 +40,16 @@ pub struct Narrative {
 pub fn cited_ids(text: &str, known: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let after = rest.get(open + 1..).unwrap_or_default();
-        let Some(close) = after.find(']') else { break };
-        let id = after.get(..close).unwrap_or_default();
-        if known.iter().any(|k| k == id) && !out.iter().any(|o| o == id) {
-            out.push(id.to_owned());
+    // Innermost brackets: a stray `[` earlier in the line must not swallow the citation.
+    while let Some(close) = rest.find(']') {
+        let before = rest.get(..close).unwrap_or_default();
+        if let Some(open) = before.rfind('[') {
+            let id = before.get(open + 1..).unwrap_or_default();
+            if known.iter().any(|k| k == id) && !out.iter().any(|o| o == id) {
+                out.push(id.to_owned());
+            }
         }
-        rest = after.get(close + 1..).unwrap_or_default();
+        rest = rest.get(close + 1..).unwrap_or_default();
     }
     out
 }
@@ -62,6 +64,8 @@ mod tests {
         let known = vec!["alr_1".to_owned(), "T1059.001".to_owned()];
         let text = "A [T1059.001] b [redacted:email] [alr_1] [T1059.001] [alr_9] [unclosed";
         assert_eq!(cited_ids(text, &known), vec!["T1059.001", "alr_1"]);
+        // A stray bracket before a citation does not hide it.
+        assert_eq!(cited_ids("host [; seen [alr_1]", &known), vec!["alr_1"]);
     }
 
     proptest! {

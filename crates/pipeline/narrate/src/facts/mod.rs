@@ -508,7 +508,7 @@ pub(crate) fn group_parts(g: &AlertGroup) -> Vec<(String, &'static str, String)>
         let id = sample.to_string();
         parts.push((id.clone(), "rule.name", g.title.clone()));
         parts.push((id.clone(), "rule.id", g.rule_id.clone()));
-        parts.push((id, "event.severity", group_line(g)));
+        parts.push((id, "event.severity", group_line(g, str::to_owned)));
     }
     parts
 }

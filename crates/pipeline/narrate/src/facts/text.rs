@@ -27,7 +27,10 @@ pub(crate) fn alert_facts_line(a: &AlertFact) -> String {
     s
 }
 
-pub(crate) fn group_line(g: &AlertGroup) -> String {
+/// `4 alerts; level up to high; host …; first seen …; last seen …`, with the host (untrusted)
+/// written by `host`: the deterministic renderer quotes it, the prompt's evidence keeps it
+/// raw because the whole evidence text is spotlighted there.
+pub(crate) fn group_line(g: &AlertGroup, host: impl Fn(&str) -> String) -> String {
     let mut s = format!("{} alerts; level up to {}", g.count, level_text(g.level));
     if let Some(score) = g.max_score {
         s.push_str("; score up to ");
@@ -35,7 +38,7 @@ pub(crate) fn group_line(g: &AlertGroup) -> String {
     }
     match &g.host {
         Some(h) => {
-            let _ = write!(s, "; host {h}");
+            let _ = write!(s, "; host {}", host(h));
         }
         None => {
             let _ = write!(s, "; {} hosts", g.hosts);
