@@ -218,13 +218,23 @@ pub fn segments(text: &str, breaks: &[u32], max: usize) -> Vec<Range<usize>> {
 /// Every range a text is scored in: the grid windows, then the segments that differ from
 /// them.
 pub fn score_ranges(text: &str, breaks: &[u32], window: usize, stride: usize) -> Vec<Range<usize>> {
-    let mut ranges = windows(text.len(), window, stride);
-    let grid = ranges.clone();
-    ranges.extend(
-        segments(text, breaks, window)
-            .into_iter()
-            .filter(|s| !grid.contains(s)),
-    );
+    ranges_with_segments(text.len(), &segments(text, breaks, window), window, stride)
+}
+
+/// [`score_ranges`] of a text of `len` bytes whose [`segments`] are already known.
+pub fn ranges_with_segments(
+    len: usize,
+    segs: &[Range<usize>],
+    window: usize,
+    stride: usize,
+) -> Vec<Range<usize>> {
+    let mut ranges = windows(len, window, stride);
+    let grid = ranges.len();
+    for s in segs {
+        if !ranges.get(..grid).unwrap_or_default().contains(s) {
+            ranges.push(s.clone());
+        }
+    }
     ranges
 }
 

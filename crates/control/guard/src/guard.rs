@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::GuardError;
 use crate::decode::decode_segments;
-use crate::features::{PrefixSums, segments, windows};
+use crate::features::{PrefixSums, ranges_with_segments, segments};
 use crate::model::GuardModel;
 use crate::normalize::{HiddenKind, NormalizedText, normalize};
 use crate::signals::{self, Hit, Signal};
@@ -220,11 +220,8 @@ impl Guard {
         let sums = PrefixSums::new(norm.as_str(), &hits, m.hash_bits, &heads);
         let (window, stride) = m.window();
         let segs = segments(norm.as_str(), norm.line_breaks(), window);
-        // The grid windows, then the segments that differ from them (as the training saw).
-        let grid = windows(norm.as_str().len(), window, stride);
-        let extra = segs.iter().filter(|s| !grid.contains(s)).cloned();
         let mut best = (f32::NEG_INFINITY, 0..0);
-        for range in grid.iter().cloned().chain(extra) {
+        for range in ranges_with_segments(norm.as_str().len(), &segs, window, stride) {
             let z = m.injection.logit(sums.window(0, range.clone()));
             if z > best.0 {
                 best = (z, range);
