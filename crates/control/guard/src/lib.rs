@@ -48,6 +48,8 @@
 mod confusables;
 pub mod dataset;
 pub mod decode;
+#[cfg(feature = "embeddings")]
+pub mod embed;
 mod error;
 pub mod eval;
 pub mod features;
