@@ -1,4 +1,4 @@
-//! The injection classifier's weights and its data-only file format.
+//! The guard's classifiers and their data-only file format.
 //!
 //! A model is two logistic regressions over the same hashed features (see
 //! [`crate::features`]), each a bias and one `i8` weight per bucket with one scale factor:
@@ -6,10 +6,10 @@
 //! an assistant from data (table rows, e-mail sentences, prose about attacks). A text whose
 //! segments are mostly data but one reads as an instruction is the shape of an indirect
 //! injection; the model's `embedded` setting says how much that contrast adds to the
-//! injection logit (see [`crate::guard`]). The file also holds the window geometry and a
-//! calibration table of logit thresholds for target false-positive rates. The file is data only (no code,
-//! no pickles): an 8-byte magic, a length-prefixed JSON header, then the raw weights. The
-//! layout is documented in `docs/formats/guard-model.md`.
+//! injection logit. The model also holds the window geometry and a calibration table of logit
+//! thresholds for target false-positive rates. The file is data only (no code, no pickles):
+//! an 8-byte magic, a length-prefixed JSON header, then the raw weights of both classifiers.
+//! The layout is documented in `docs/formats/guard-model.md`.
 //!
 //! The model that ships with Rampart is embedded in the binary and trusted through a SHA-256
 //! digest pinned in the source ([`DEFAULT_MODEL_SHA256`]); [`GuardModel::from_bytes_pinned`]
