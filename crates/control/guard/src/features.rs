@@ -228,13 +228,16 @@ pub fn ranges_with_segments(
     window: usize,
     stride: usize,
 ) -> Vec<Range<usize>> {
-    let mut ranges = windows(len, window, stride);
-    let grid = ranges.len();
-    for s in segs {
-        if !ranges.get(..grid).unwrap_or_default().contains(s) {
-            ranges.push(s.clone());
-        }
-    }
+    let grid = windows(len, window, stride);
+    // Grid windows start in increasing order, so a segment is looked up by its start rather
+    // than compared with every window (a 4 MiB text has 16k windows and 4k segments).
+    let on_grid = |s: &Range<usize>| {
+        grid.binary_search_by_key(&s.start, |w| w.start)
+            .is_ok_and(|i| grid.get(i) == Some(s))
+    };
+    let extra: Vec<Range<usize>> = segs.iter().filter(|s| !on_grid(s)).cloned().collect();
+    let mut ranges = grid;
+    ranges.extend(extra);
     ranges
 }
 
@@ -421,6 +424,34 @@ mod tests {
         assert!(segments(&"x".repeat(600), &[], 256).is_empty());
         let ranges = score_ranges(text, breaks, 64, 32);
         assert!(ranges.contains(&(60..text.len())));
+    }
+
+    #[test]
+    fn segments_on_the_grid_are_not_scored_twice() {
+        // Oracle: the grid, then every segment not equal to a grid window.
+        let naive = |len, segs: &[Range<usize>], w, st| {
+            let mut r = windows(len, w, st);
+            let grid = r.clone();
+            r.extend(segs.iter().filter(|s| !grid.contains(s)).cloned());
+            r
+        };
+        for (len, w, st) in [
+            (0, 64, 32),
+            (50, 64, 32),
+            (1000, 64, 32),
+            (1000, 100, 100),
+            (777, 64, 7),
+        ] {
+            let segs: Vec<Range<usize>> = (0..len)
+                .step_by(9)
+                .flat_map(|a| [a..(a + 64).min(len), a..(a + 13).min(len)])
+                .chain(windows(len, w, st))
+                .collect();
+            assert_eq!(
+                ranges_with_segments(len, &segs, w, st),
+                naive(len, &segs, w, st)
+            );
+        }
     }
 
     #[test]

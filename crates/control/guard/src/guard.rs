@@ -339,14 +339,19 @@ impl Guard {
             return None;
         }
         let head = &self.model.instruction;
-        let mut logits: Vec<(f32, usize)> = segs
+        let mut logits: Vec<f32> = segs
             .iter()
-            .enumerate()
-            .map(|(i, s)| (head.logit(sums.window(1, s.clone())), i))
+            .map(|s| head.logit(sums.window(1, s.clone())))
             .collect();
-        logits.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let median = logits.get(logits.len() / 2)?.0;
-        let &(request, at) = logits.last()?;
+        // The highest segment (the last one on ties), then the median by selection: this runs
+        // on every scan, so no full sort.
+        let (at, request) = logits
+            .iter()
+            .copied()
+            .enumerate()
+            .reduce(|best, x| if x.1 >= best.1 { x } else { best })?;
+        let mid = logits.len() / 2;
+        let (_, &mut median, _) = logits.select_nth_unstable_by(mid, f32::total_cmp);
         let boost = rule.weight * (request - median);
         // A request must read as one (positive logit) to stand out from data.
         if boost <= 0.0 || request <= 0.0 {
