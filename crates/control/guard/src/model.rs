@@ -38,7 +38,7 @@ pub const DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/guard-default.r
 
 /// SHA-256 of [`DEFAULT_MODEL_BYTES`]; loading refuses any other bytes.
 pub const DEFAULT_MODEL_SHA256: &str =
-    "76a6a4b887bd7e0b6cc70af45a81296a1d04d3a108c9c58f8173a11894520e6a";
+    "5d87f372ad66ef29becf2633c81ad548c253fcffdc7182ef3c28efa26d3e0f44";
 
 /// A logit threshold and the false-positive rate it gave on the calibration split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

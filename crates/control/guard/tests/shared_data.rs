@@ -1,10 +1,13 @@
 //! Real payloads from the shared data, planted in alert-like fields, must be detected; real
-//! log lines must not be. Skips loudly when the shared data folder is absent.
+//! log lines must not be, and no decisive rule may fire on benign text. Skips loudly when the
+//! shared data folder is absent.
 
 use std::path::Path;
 
 use rampart_guard::Guard;
 use rampart_guard::dataset::{Category, Dataset, shared_data_root};
+use rampart_guard::normalize::normalize;
+use rampart_guard::signals::detect;
 
 #[expect(
     clippy::expect_used,
@@ -119,4 +122,94 @@ fn real_log_lines_are_not_flagged() {
     let rate = f64::from(flagged) / f64::from(total.max(1));
     eprintln!("flagged {flagged}/{total} log lines ({rate:.4})");
     assert!(rate <= 0.01, "false-positive rate {rate:.4} on log lines");
+}
+
+/// Every `description` string in a JSON document.
+fn descriptions(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, v) in fields {
+                match v.as_str() {
+                    Some(text) if key == "description" => out.push(text.to_owned()),
+                    _ => descriptions(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| descriptions(v, out)),
+        _ => {}
+    }
+}
+
+/// Decisive rules flag a text on their own, so one that fires on ordinary text is a false
+/// positive nothing can outvote. None may fire on any benign text of the development data,
+/// on any line of the loghub logs, or on ATT&CK's descriptions of attacks.
+#[test]
+fn decisive_rules_stay_silent_on_benign_text() {
+    let Some(data) = data() else { return };
+    let root = shared_data_root();
+    let mut texts: Vec<(String, String)> = data
+        .examples
+        .iter()
+        .filter(|e| !e.is_injection())
+        .map(|e| (e.source.to_owned(), e.text.clone()))
+        .collect();
+    texts.extend(
+        data.bipia
+            .contexts
+            .iter()
+            .map(|(source, text)| (format!("bipia-{source}"), text.clone())),
+    );
+    if let Ok(systems) = std::fs::read_dir(root.join("loghub-2k")) {
+        for system in systems.flatten() {
+            let name = system.file_name().to_string_lossy().into_owned();
+            let log = system.path().join(format!("{name}_2k.log"));
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                texts.extend(
+                    text.lines()
+                        .map(|l| (format!("loghub-{name}"), l.to_owned())),
+                );
+            }
+        }
+    }
+    let attack = root.join("mitre-attack-enterprise-v18.1");
+    for file in [
+        "attack-patterns-lookup-v18.1.json",
+        "detection-objects-lookup-v18.1.json",
+        "software-lookup-v18.1.json",
+        "groups-campaigns-lookup-v18.1.json",
+        "mitigations-lookup-v18.1.json",
+    ] {
+        let Ok(text) = std::fs::read_to_string(attack.join(file)) else {
+            eprintln!("SKIPPED: {file} not found under {}", attack.display());
+            continue;
+        };
+        let mut found = Vec::new();
+        descriptions(&serde_json::from_str(&text).unwrap(), &mut found);
+        texts.extend(found.into_iter().map(|d| ("attack".to_owned(), d)));
+    }
+    let mut fired = Vec::new();
+    for (source, text) in &texts {
+        let norm = normalize(text);
+        for hit in detect(norm.as_str()) {
+            if hit.signal.is_decisive() {
+                let matched = norm.as_str().get(hit.span).unwrap_or_default().to_owned();
+                fired.push(format!("{} [{source}] {matched:?}", hit.signal));
+            }
+        }
+    }
+    eprintln!(
+        "decisive rules on {} benign texts: {} hits",
+        texts.len(),
+        fired.len()
+    );
+    assert!(
+        texts.len() > 50_000,
+        "only {} benign texts read",
+        texts.len()
+    );
+    assert!(
+        fired.is_empty(),
+        "decisive rules fired on benign text:\n{}",
+        fired.join("\n")
+    );
 }
