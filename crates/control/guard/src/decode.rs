@@ -94,22 +94,22 @@ pub fn decode_segments(input: &str) -> Vec<Decoded> {
                 continue;
             }
         }
-        let at_token = i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace);
-        if at_token && matches!(b, b'0' | b'1') {
-            let end = binary_end(bytes, i);
+        if matches!(b, b'0' | b'1' | b'.' | b'-')
+            && (i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace))
+        {
+            let (encoding, end) = if matches!(b, b'0' | b'1') {
+                (Encoding::Binary, binary_end(bytes, i))
+            } else {
+                (Encoding::Morse, morse_end(bytes, i))
+            };
             if end > i {
-                if let Some(text) = decode_binary(input.get(i..end).unwrap_or_default()) {
-                    push(&mut found, &mut budget, Encoding::Binary, i..end, text);
-                }
-                i = end;
-                continue;
-            }
-        }
-        if at_token && matches!(b, b'.' | b'-') {
-            let end = morse_end(bytes, i);
-            if end > i {
-                if let Some(text) = decode_morse(input.get(i..end).unwrap_or_default()) {
-                    push(&mut found, &mut budget, Encoding::Morse, i..end, text);
+                let segment = input.get(i..end).unwrap_or_default();
+                let text = match encoding {
+                    Encoding::Binary => decode_binary(segment),
+                    _ => decode_morse(segment),
+                };
+                if let Some(text) = text {
+                    push(&mut found, &mut budget, encoding, i..end, text);
                 }
                 i = end;
                 continue;
@@ -195,10 +195,11 @@ fn cyrillic_latin(c: char) -> Option<&'static str> {
 /// The stretch from the first to the last Cyrillic letter, transliterated (other characters
 /// kept), if it has at least [`MIN_CYRILLIC_LETTERS`] Cyrillic letters.
 fn transliterate_cyrillic(input: &str) -> Option<(Range<usize>, String)> {
-    let is_cyrillic = |c: char| ('\u{0400}'..='\u{04FF}').contains(&c);
-    let start = input.find(is_cyrillic)?;
-    let last = input.rfind(is_cyrillic)?;
-    let end = last + input.get(last..)?.chars().next()?.len_utf8();
+    // U+0400..=U+04FF are the two-byte characters with lead bytes 0xD0..=0xD3: a byte search
+    // finds them without decoding the (mostly ASCII) text.
+    let is_lead = |b: &u8| matches!(b, 0xD0..=0xD3);
+    let start = input.bytes().position(|b| is_lead(&b))?;
+    let end = input.bytes().rposition(|b| is_lead(&b))? + 2;
     let stretch = input.get(start..end)?;
     let mut letters = 0usize;
     let mut text = String::with_capacity(stretch.len());

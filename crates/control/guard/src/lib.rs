@@ -6,8 +6,9 @@
 //! and spotlighted prompt text, and grounded answers or lists of violations.
 //!
 //! - [`Guard`]: the injection detector. Text is normalised first ([`normalize`]: NFKC,
-//!   lookalike folding, invisible characters removed and recorded), encoded segments are
-//!   decoded and scanned ([`decode`]), heuristic [`signals`] are matched, and a hashed n-gram
+//!   lookalike folding, invisible characters removed and recorded), encoded segments (base64,
+//!   hex, percent, binary, Morse, English in Cyrillic letters) are decoded and scanned
+//!   ([`decode`]), heuristic [`signals`] are matched, and a hashed n-gram
 //!   logistic regression scores every window and line of the text ([`features`], [`model`]),
 //!   calibrated to a target false-positive rate. [`Guard::load_default`] loads the shipped
 //!   model, trusted through a SHA-256 digest pinned in the source.
@@ -26,7 +27,7 @@
 //! window and per line with the maximum taken, plus deterministic rules for markup that has
 //! no business in telemetry. It runs in-process in tens of microseconds per KB, fails closed
 //! on oversized input, trains in seconds from the shared data with one seed, and ships as a
-//! 257 KiB data-only file. Security checks that must not be skipped are types: an unscreened
+//! 513 KiB data-only file. Security checks that must not be skipped are types: an unscreened
 //! text cannot enter a prompt, and an unvalidated answer is not a [`output::Grounded`].
 //!
 //! ```

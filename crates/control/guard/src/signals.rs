@@ -164,7 +164,7 @@ fn rule_patterns() -> Vec<(Signal, String)> {
             // the verb last ("die obigen Ausführungen ignorieren").
             Signal::InstructionOverride,
             format!(
-                r"(?-u:\b)(?:{VERBS_FOREIGN})(?: [a-z0-9_]+){{0,3}} (?:{OBJECTS_FOREIGN})(?-u:\b)|(?-u:\b)(?:obigen|vorherigen|vorigen|bisherigen|vorangegangenen|vorhergehenden|fruheren|alle) (?:[a-z0-9_]+ ){{0,2}}(?:anweisungen|instruktionen|ausfuhrungen|informationen|befehle|vorgaben|regeln)(?:,? [a-z0-9_,]+){{0,6}} (?:ignorieren|vergessen|missachten|sind (?:irrelevant|ungultig|hinfallig|aufgehoben))(?-u:\b)|(?-u:\b)abweichend (?:zu|von) (?:den |allen )?(?:vorherigen|bisherigen|obigen) (?:anweisungen|instruktionen|vorgaben)(?-u:\b)"
+                r"(?-u:\b)(?:{VERBS_FOREIGN})(?: [a-z0-9_]+){{0,3}} (?:{OBJECTS_FOREIGN})(?-u:\b)|(?-u:\b)(?:obigen|vorherigen|vorigen|bisherigen|vorangegangenen|vorhergehenden|fruheren) (?:[a-z0-9_]+ ){{0,2}}(?:anweisungen|instruktionen|ausfuhrungen|informationen|befehle|vorgaben|regeln)(?:,? [a-z0-9_,]+){{0,6}} (?:ignorieren|vergessen|missachten|sind (?:irrelevant|ungultig|hinfallig|aufgehoben))(?-u:\b)|(?-u:\b)abweichend (?:zu|von) (?:den |allen )?(?:vorherigen|bisherigen|obigen) (?:anweisungen|instruktionen|vorgaben)(?-u:\b)"
             ),
         ),
         (
@@ -253,6 +253,14 @@ fn adversarial_suffixes(normalized: &str) -> Vec<Hit> {
         marks: usize,
         /// Whether two of the marks are neighbours.
         adjacent: bool,
+    }
+    // A run has two neighbouring marks, so a mark followed by a space; most texts have none
+    // and are skipped at substring-search speed.
+    if !["[ ", "! "].iter().any(|m| normalized.starts_with(m))
+        && !normalized.contains(" [ ")
+        && !normalized.contains(" ! ")
+    {
+        return Vec::new();
     }
     let mut hits = Vec::new();
     let mut tokens = normalized
