@@ -142,7 +142,7 @@ const OBJECTS_OVERRIDE: &str = "instructions?|prompts?|rules|directions?|directi
 /// Imperative and infinitive forms of "ignore" and "forget" in languages other than English.
 const VERBS_FOREIGN: &str = "ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte|ignorez|ignorer|oublie|oublier|oubliez|olvida|olvide|olvidad|olvidar|olvidate|ignora|ignorad|ignorar|omite|descarta|dimentica|dimenticate|ignorate|esqueca|esquecer|negeer|vergeet|zignoruj|ignoruj|zapomnij|zaboravi|ignoriraj|ignorisi|zanemari";
 /// What is to be ignored, in the same languages (plural nouns, or "everything").
-const OBJECTS_FOREIGN: &str = "anweisungen|instruktionen|befehle|vorgaben|regeln|alles|instructions|consignes|regles|directives|tout ce qui precede|tout ce que|instrucciones|indicaciones|ordenes|reglas|todo|istruzioni|regole|indicazioni|comandi|tutto|instrucoes|regras|comandos|tudo|instructies|regels|opdrachten|alles|instrukcje|polecenia|zasady|wszystko|instrukcije|upute|uputstva|naredbe|pravila|sve";
+const OBJECTS_FOREIGN: &str = "anweisungen|instruktionen|befehle|vorgaben|regeln|alles|instructions|consignes|regles|directives|tout ce qui precede|tout ce que|instrucciones|indicaciones|ordenes|reglas|todo|istruzioni|regole|indicazioni|comandi|tutto|instrucoes|regras|comandos|tudo|instructies|regels|opdrachten|instrukcje|polecenia|zasady|wszystko|instrukcije|upute|uputstva|naredbe|pravila|sve";
 
 fn rule_patterns() -> Vec<(Signal, String)> {
     vec![
@@ -168,9 +168,9 @@ fn rule_patterns() -> Vec<(Signal, String)> {
             ),
         ),
         (
-            // Cyrillic: Unicode word boundaries.
+            // Cyrillic (Russian, Ukrainian, Serbian): Unicode word boundaries.
             Signal::InstructionOverride,
-            r"\b(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|ігноруй|ігноруйте|забудь|забудьте|занемари|заборави)(?: \w+){0,3} (?:инструкции|инструкций|указания|правила|команды|инструкцию|інструкції|вказівки|правила|упутства|инструкције|все|всё|усе|све)\b"
+            r"\b(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|ігноруй|ігноруйте|занемари|заборави)(?: \w+){0,3} (?:инструкции|инструкций|указания|правила|команды|инструкцию|інструкції|вказівки|упутства|инструкције|все|всё|усе|све)\b"
                 .to_owned(),
         ),
         (
@@ -243,7 +243,7 @@ pub const SUFFIX_MAX_GAP: usize = 6;
 
 /// Runs of lone opening brackets and exclamation marks, the residue of greedy coordinate
 /// gradient (GCG) suffixes: the search starts from `! ! ! …` and swaps single tokens, so what
-/// survives is word fragments with `!`, `[` and `{` standing alone between them. Checkboxes
+/// survives is word fragments with `!` and `[` standing alone between them. Checkboxes
 /// (`[ ]`) do not count, and a run needs two marks side by side: French typography puts a
 /// space before `!`, but never writes `! !`.
 fn adversarial_suffixes(normalized: &str) -> Vec<Hit> {
