@@ -252,63 +252,67 @@ pub struct WindowSums {
     pub signal: i64,
 }
 
+/// Weight vectors one scan serves: the injection classifier and the instruction classifier.
+pub const HEADS: usize = 2;
+
+/// The heads' weights side by side, one entry per bucket, so a feature's weights for every
+/// head come from one memory access (the tables are larger than the fastest caches).
+pub fn interleave(heads: [&[i8]; HEADS]) -> Vec<[i8; HEADS]> {
+    let [a, b] = heads;
+    a.iter().zip(b).map(|(&x, &y)| [x, y]).collect()
+}
+
 /// Per-position sums of feature weights and counts, for scoring any window in O(1).
 ///
-/// One pass over the features serves several weight vectors ("heads": the injection
-/// classifier and the instruction classifier share the hashed features).
+/// One pass over the features serves both heads (the injection classifier and the
+/// instruction classifier share the hashed features).
 #[derive(Debug, Default)]
 pub struct PrefixSums {
-    /// `weight[h][i]` = sum of head `h`'s (quantised) weights of n-grams at positions `< i`.
-    weight: Vec<Vec<i64>>,
+    /// `weight[i][h]` = sum of head `h`'s (quantised) weights of n-grams at positions `< i`.
+    weight: Vec<[i64; HEADS]>,
     /// `count[i]` = number of n-grams at positions `< i`.
     count: Vec<u32>,
     /// Signal hits as `(position, weight of each head)`, sorted by position (there are few).
-    signals: Vec<(usize, Vec<i64>)>,
+    signals: Vec<(usize, [i64; HEADS])>,
 }
 
 impl PrefixSums {
-    /// Builds the sums for `text` and its signal `hits` with each head's quantised weights
-    /// (each of length `2^bits`).
-    pub fn new(text: &str, hits: &[Hit], bits: u8, heads: &[&[i8]]) -> Self {
+    /// Builds the sums for `text` and its signal `hits` with the heads' quantised weights,
+    /// interleaved (see [`interleave`]; `2^bits` entries).
+    pub fn new(text: &str, hits: &[Hit], bits: u8, weights: &[[i8; HEADS]]) -> Self {
         let len = text.len();
-        let w_of = |head: &[i8], b: u32| i64::from(head.get(b as usize).copied().unwrap_or(0));
+        let w_of = |b: u32| {
+            let [x, y] = weights.get(b as usize).copied().unwrap_or_default();
+            [i64::from(x), i64::from(y)]
+        };
         // Per-position sums first (one pass per feature family, both in position order),
         // then running totals in place.
-        let mut weight = vec![vec![0i64; len + 1]; heads.len()];
+        let mut weight = vec![[0i64; HEADS]; len + 1];
         let mut count = vec![0u32; len + 1];
         let mut add = |pos: usize, b: u32| {
-            for (sums, head) in weight.iter_mut().zip(heads) {
-                if let Some(w) = sums.get_mut(pos + 1) {
-                    *w += w_of(head, b);
-                }
-            }
-            if let Some(c) = count.get_mut(pos + 1) {
+            if let (Some(sums), Some(c)) = (weight.get_mut(pos + 1), count.get_mut(pos + 1)) {
+                let [x, y] = w_of(b);
+                sums[0] += x;
+                sums[1] += y;
                 *c += 1;
             }
         };
         for_each_byte_gram(text.as_bytes(), bits, &mut add);
         for_each_word_feature(text.as_bytes(), bits, &mut add);
-        for sums in &mut weight {
-            let mut acc = 0i64;
-            for w in sums.iter_mut() {
-                acc += *w;
-                *w = acc;
-            }
+        let mut acc = [0i64; HEADS];
+        for w in &mut weight {
+            acc[0] += w[0];
+            acc[1] += w[1];
+            *w = acc;
         }
         let mut acc = 0u32;
         for c in &mut count {
             acc = acc.saturating_add(*c);
             *c = acc;
         }
-        let mut signals: Vec<(usize, Vec<i64>)> = hits
+        let mut signals: Vec<(usize, [i64; HEADS])> = hits
             .iter()
-            .map(|h| {
-                let b = signal_bucket(h.signal.name(), bits);
-                (
-                    h.span.start,
-                    heads.iter().map(|head| w_of(head, b)).collect(),
-                )
-            })
+            .map(|h| (h.span.start, w_of(signal_bucket(h.signal.name(), bits))))
             .collect();
         signals.sort_unstable();
         Self {
@@ -320,8 +324,13 @@ impl PrefixSums {
 
     /// Head `head`'s sums over the occurrences and hits starting inside `range`.
     pub fn window(&self, head: usize, range: Range<usize>) -> WindowSums {
-        let sums = self.weight.get(head).map(Vec::as_slice).unwrap_or_default();
-        let at = |i: usize| sums.get(i).copied().unwrap_or(0);
+        let at = |i: usize| {
+            self.weight
+                .get(i)
+                .and_then(|w| w.get(head))
+                .copied()
+                .unwrap_or(0)
+        };
         let c = |i: usize| self.count.get(i).copied().unwrap_or(0);
         let first = self.signals.partition_point(|(p, _)| *p < range.start);
         let signal = self
@@ -498,7 +507,7 @@ mod tests {
         }];
         let bits = 10;
         let weights: Vec<i8> = (0..1024).map(|i| ((i * 7) % 255) as i8).collect();
-        let sums = PrefixSums::new(text, &hits, bits, &[&weights]);
+        let sums = PrefixSums::new(text, &hits, bits, &interleave([&weights, &weights]));
         for range in [0..text.len(), 5..20, 0..0, 30..text.len()] {
             let mut w = 0i64;
             let mut c = 0u32;
