@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::GuardError;
 use crate::decode::decode_segments;
-use crate::features::{HEADS, PrefixSums, interleave, ranges_with_segments, segments};
+use crate::features::{PrefixSums, ranges_with_segments, segments};
 use crate::model::GuardModel;
 use crate::normalize::{HiddenKind, NormalizedText, normalize};
 use crate::signals::{self, Hit, Signal};
@@ -103,8 +103,6 @@ pub(crate) struct Assessment {
 #[derive(Debug, Clone)]
 pub struct Guard {
     model: Arc<GuardModel>,
-    /// Both heads' weights interleaved for scanning (see [`crate::features::interleave`]).
-    weights: Arc<[[i8; HEADS]]>,
     threshold: f32,
     target_fpr: f32,
 }
@@ -120,10 +118,8 @@ impl Guard {
     pub fn new(model: GuardModel) -> Self {
         let target_fpr = model.default_fpr();
         let threshold = model.threshold_for(target_fpr);
-        let weights = interleave([&model.injection.weights, &model.instruction.weights]).into();
         Self {
             model: Arc::new(model),
-            weights,
             threshold,
             target_fpr,
         }
@@ -220,7 +216,7 @@ impl Guard {
     fn assess(&self, text: &str, depth: u8) -> Assessment {
         let Prepared { norm, hits } = prepare(text);
         let m = &self.model;
-        let sums = PrefixSums::new(norm.as_str(), &hits, m.hash_bits, &self.weights);
+        let sums = PrefixSums::new(norm.as_str(), &hits, m.hash_bits, &m.weights);
         let (window, stride) = m.window();
         let segs = segments(norm.as_str(), norm.line_breaks(), window);
         let mut best = (f32::NEG_INFINITY, 0..0);

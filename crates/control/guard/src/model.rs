@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::GuardError;
-use crate::features::{FEATURE_VERSION, MAX_HASH_BITS, MIN_HASH_BITS};
+use crate::features::{FEATURE_VERSION, HEADS, MAX_HASH_BITS, MIN_HASH_BITS, interleave};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"RGUARD01";
@@ -74,17 +74,17 @@ impl Default for Embedded {
     }
 }
 
-/// One logistic regression over the hashed features: `i8` weights with one scale factor.
-#[derive(Clone, PartialEq)]
+/// One logistic regression over the hashed features: a bias and the scale factor of its
+/// `i8` weights (which the model keeps beside the other head's, see [`GuardModel`]).
+#[derive(Clone, Copy, PartialEq)]
 pub(crate) struct Head {
     pub(crate) bias: f32,
     pub(crate) scale: f32,
-    pub(crate) weights: Vec<i8>,
 }
 
 impl Head {
     /// Quantises float weights to `i8` with one symmetric scale factor.
-    pub(crate) fn quantize(bias: f32, weights: &[f32]) -> Self {
+    pub(crate) fn quantize(bias: f32, weights: &[f32]) -> (Self, Vec<i8>) {
         let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
         let weights = weights
@@ -96,15 +96,11 @@ impl Head {
                 q
             })
             .collect();
-        Self {
-            bias,
-            scale,
-            weights,
-        }
+        (Self { bias, scale }, weights)
     }
 
     /// Window logit from its quantised sums (see [`crate::features`]).
-    pub(crate) fn logit(&self, sums: crate::features::WindowSums) -> f32 {
+    pub(crate) fn logit(self, sums: crate::features::WindowSums) -> f32 {
         let ngrams = if sums.count == 0 {
             0.0
         } else {
@@ -163,6 +159,9 @@ pub struct GuardModel {
     pub(crate) injection: Head,
     /// The instruction classifier (requests to an assistant versus data).
     pub(crate) instruction: Head,
+    /// Both heads' quantised weights, interleaved per bucket (injection first): a scan reads
+    /// a feature's two weights in one memory access (see [`interleave`]).
+    pub(crate) weights: Vec<[i8; HEADS]>,
     pub(crate) embedded: Embedded,
     pub(crate) thresholds: Vec<Threshold>,
     pub(crate) default_fpr: f32,
@@ -193,12 +192,15 @@ impl GuardModel {
         embedded: Embedded,
         training: TrainingRecord,
     ) -> Self {
+        let (injection, a) = Head::quantize(injection.0, injection.1);
+        let (instruction, b) = Head::quantize(instruction.0, instruction.1);
         Self {
             hash_bits,
             window_bytes: window.0,
             stride_bytes: window.1,
-            injection: Head::quantize(injection.0, injection.1),
-            instruction: Head::quantize(instruction.0, instruction.1),
+            injection,
+            instruction,
+            weights: interleave([&a, &b]),
             embedded,
             thresholds: Vec::new(),
             default_fpr: 0.01,
@@ -306,7 +308,8 @@ impl GuardModel {
             )));
         }
         let (injection, instruction) = raw.split_at(n);
-        let weights = |raw: &[u8]| raw.iter().map(|&b| i8::from_le_bytes([b])).collect();
+        let weights =
+            |raw: &[u8]| -> Vec<i8> { raw.iter().map(|&b| i8::from_le_bytes([b])).collect() };
         Ok(Self {
             hash_bits: header.hash_bits,
             window_bytes: header.window_bytes,
@@ -314,13 +317,12 @@ impl GuardModel {
             injection: Head {
                 bias: header.bias,
                 scale: header.scale,
-                weights: weights(injection),
             },
             instruction: Head {
                 bias: header.instruction_bias,
                 scale: header.instruction_scale,
-                weights: weights(instruction),
             },
+            weights: interleave([&weights(injection), &weights(instruction)]),
             embedded: header.embedded,
             thresholds: header.thresholds,
             default_fpr: header.default_fpr,
@@ -348,13 +350,17 @@ impl GuardModel {
         };
         // Serialising a struct of numbers and strings cannot fail.
         let json = serde_json::to_vec(&header).unwrap_or_default();
-        let n = self.injection.weights.len() + self.instruction.weights.len();
-        let mut out = Vec::with_capacity(12 + json.len() + n);
+        let mut out = Vec::with_capacity(12 + json.len() + HEADS * self.weights.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
         out.extend_from_slice(&json);
-        for head in [&self.injection, &self.instruction] {
-            out.extend(head.weights.iter().map(|w| w.to_le_bytes()[0]));
+        // The file keeps one head's weights after the other.
+        for head in 0..HEADS {
+            out.extend(
+                self.weights
+                    .iter()
+                    .map(|w| w.get(head).copied().unwrap_or(0).to_le_bytes()[0]),
+            );
         }
         out
     }
@@ -461,15 +467,13 @@ mod tests {
     #[test]
     fn quantisation_keeps_weights_close() {
         let m = tiny();
-        for (i, q) in m.injection.weights.iter().enumerate() {
+        for (i, [q, r]) in m.weights.iter().enumerate() {
             let w = (i as f32 - 128.0) / 64.0;
             let scale = m.injection.scale;
             assert!((f32::from(*q) * scale - w).abs() <= scale / 2.0 + 1e-6);
-        }
-        for (i, q) in m.instruction.weights.iter().enumerate() {
             let w = -(i as f32 - 128.0) / 128.0;
             let scale = m.instruction.scale;
-            assert!((f32::from(*q) * scale - w).abs() <= scale / 2.0 + 1e-6);
+            assert!((f32::from(*r) * scale - w).abs() <= scale / 2.0 + 1e-6);
         }
     }
 
