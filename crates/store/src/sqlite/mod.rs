@@ -5,6 +5,7 @@
 //! can serve while a run writes.
 
 mod batch;
+mod checkpoint;
 mod codec;
 mod findings;
 mod id_index;
@@ -26,6 +27,7 @@ use rampart_core::{
 use rusqlite::{Connection, OpenFlags};
 
 use self::batch::Writer;
+use self::checkpoint::Checkpointer;
 use self::sql::SqlResult as _;
 use crate::{
     BatchOutcome, EventQuery, FieldProtector, Listing, NoProtection, Page, PutOutcome, Store,
@@ -74,6 +76,9 @@ impl std::fmt::Debug for SqliteOptions {
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
+    // Declared before the connections so it stops first: the last connection to close then
+    // copies what is left of the log and removes it.
+    checkpointer: Checkpointer,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -104,12 +109,22 @@ impl SqliteStore {
         data_dir: impl AsRef<Path>,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
-        Self::open_tuned(data_dir.as_ref(), options, id_index::MERGE_AT)
+        Self::open_tuned(
+            data_dir.as_ref(),
+            options,
+            id_index::MERGE_AT,
+            checkpoint::Tuning::default(),
+        )
     }
 
-    /// [`Self::open_with`], with the id-index merge threshold as a parameter (tests use a
-    /// small one to exercise merging).
-    fn open_tuned(dir: &Path, options: SqliteOptions, merge_at: i64) -> Result<Self, StoreError> {
+    /// [`Self::open_with`], with the id-index merge threshold and the checkpoint sizes as
+    /// parameters (tests use small ones to exercise merging and checkpoints).
+    fn open_tuned(
+        dir: &Path,
+        options: SqliteOptions,
+        merge_at: i64,
+        checkpoints: checkpoint::Tuning,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
             source,
@@ -120,14 +135,19 @@ impl SqliteStore {
             .sql("set busy timeout")?;
         init_file(&conn).sql("initialise database file")?;
         configure(&conn, 64 * 1024).sql("configure writer")?;
-        // Checkpoint every 64 MiB of log rather than every 8 MiB: pages rewritten by several
+        // The checkpointer copies the log back on its own thread (see `checkpoint`), in
+        // steps of 64 MiB of log rather than SQLite's 8 MiB: pages rewritten by several
         // batches (index pages, the table's last page) are then copied to the database once.
-        conn.pragma_update(None, "wal_autocheckpoint", 8192)
-            .sql("set checkpoint interval")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .sql("turn off the writer's checkpoints")?;
+        conn.pragma_update(None, "journal_size_limit", checkpoint::LOG_SIZE_LIMIT)
+            .sql("set log size limit")?;
         schema::migrate(&mut conn, &path)?;
+        let checkpointer = Checkpointer::start(&path, options.busy_timeout, checkpoints)?;
         Ok(Self {
             path,
             options,
+            checkpointer,
             writer: Mutex::new(Writer::new(conn, merge_at)?),
             readers: Mutex::new(Vec::new()),
         })
@@ -229,7 +249,10 @@ impl Store for SqliteStore {
     }
 
     fn write_batch(&self, run: RunId, items: &[Ingested]) -> Result<BatchOutcome, StoreError> {
-        lock(&self.writer).write_batch(self.protector(), run, items)
+        let mut writer = lock(&self.writer);
+        let outcome = writer.write_batch(self.protector(), run, items)?;
+        self.checkpointer.after_commit(&writer.conn);
+        Ok(outcome)
     }
 
     fn event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
@@ -375,7 +398,15 @@ mod tests {
     #[test]
     fn every_event_is_found_by_id_before_and_after_merges_reopens_and_other_writers() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || SqliteStore::open_tuned(dir.path(), SqliteOptions::default(), 100).unwrap();
+        let open = || {
+            SqliteStore::open_tuned(
+                dir.path(),
+                SqliteOptions::default(),
+                100,
+                checkpoint::Tuning::default(),
+            )
+            .unwrap()
+        };
         let first = open();
         let run = RunRecord::start(vec![]);
         first.begin_run(&run).unwrap();
@@ -465,5 +496,92 @@ mod tests {
         let again = reopened.write_batch(run.id, &events("b", 0..2000)).unwrap();
         assert_eq!(again.events_stored, 2000);
         assert_eq!(reopened.count_events().unwrap(), 2010);
+    }
+
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    fn log_path(dir: &Path) -> PathBuf {
+        dir.join(format!("{DATABASE_FILE}-wal"))
+    }
+
+    #[test]
+    fn the_log_is_copied_back_on_its_own_thread_while_the_store_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        // The writer never checkpoints (its bound is out of reach): only the checkpointer
+        // can move pages into the database file.
+        let tuning = checkpoint::Tuning {
+            background_at: 64 << 10,
+            blocking_at: u64::MAX,
+            idle_wake: None,
+        };
+        let store =
+            SqliteStore::open_tuned(dir.path(), SqliteOptions::default(), 100, tuning).unwrap();
+        let run = RunRecord::start(vec![]);
+        store.begin_run(&run).unwrap();
+        let database = dir.path().join(DATABASE_FILE);
+        let before = file_len(&database);
+        let mut written = Vec::new();
+        for start in (0..8_000).step_by(200) {
+            let batch = events("a", start..start + 200);
+            store.write_batch(run.id, &batch).unwrap();
+            written.extend(ids(&batch));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while file_len(&database) <= before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            file_len(&database) > before,
+            "the database file is still {before} bytes: nothing was checkpointed"
+        );
+        drop(store);
+        assert!(
+            !log_path(dir.path()).exists(),
+            "closing the store copies the rest of the log and removes it"
+        );
+        let reopened = SqliteStore::open(dir.path()).unwrap();
+        for id in &written {
+            assert!(reopened.event(*id).unwrap().is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_writer_bounds_the_log_when_the_checkpointer_does_not_run() {
+        // The same writes with the writer's own bound out of reach, then within reach: the
+        // first shows what an unchecked log grows to, the second that the bound holds it.
+        let largest_log = |blocking_at: u64| {
+            let dir = tempfile::tempdir().unwrap();
+            let tuning = checkpoint::Tuning {
+                background_at: u64::MAX,
+                blocking_at,
+                idle_wake: None,
+            };
+            let store =
+                SqliteStore::open_tuned(dir.path(), SqliteOptions::default(), 100, tuning).unwrap();
+            let run = RunRecord::start(vec![]);
+            store.begin_run(&run).unwrap();
+            let mut largest = 0;
+            for start in (0..8_000).step_by(200) {
+                store
+                    .write_batch(run.id, &events("a", start..start + 200))
+                    .unwrap();
+                largest = largest.max(file_len(&log_path(dir.path())));
+            }
+            assert_eq!(store.count_events().unwrap(), 8_000);
+            largest
+        };
+        let bound = 256 << 10;
+        let unchecked = largest_log(u64::MAX);
+        assert!(
+            unchecked > 4 * bound,
+            "the writes must outgrow the bound for this test to mean anything ({unchecked} bytes)"
+        );
+        let checked = largest_log(bound);
+        assert!(
+            checked < 2 * bound,
+            "the log reached {checked} bytes with a bound of {bound}"
+        );
     }
 }
