@@ -670,6 +670,80 @@ fn the_field_protector_sees_every_event_on_its_way_in_and_out() {
     );
 }
 
+/// A protector that refuses one event, as a failing key service would.
+struct RefusingLine(u64);
+
+impl FieldProtector for RefusingLine {
+    fn protect_event<'a>(&self, event: &'a Event) -> Result<Cow<'a, Event>, StoreError> {
+        if event.provenance.position == rampart_core::Position::Line(self.0) {
+            return Err(StoreError::Protection(format!("refused line {}", self.0)));
+        }
+        Reversing.protect_event(event)
+    }
+
+    fn reveal_event(&self, event: Event) -> Result<Event, StoreError> {
+        Reversing.reveal_event(event)
+    }
+}
+
+#[test]
+fn one_refused_event_fails_a_large_batch_and_rows_keep_item_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |protector: Arc<dyn FieldProtector>| {
+        SqliteStore::open_with(
+            dir.path(),
+            SqliteOptions {
+                protector,
+                ..SqliteOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let refusing = open(Arc::new(RefusingLine(700)));
+    let run = begin(&refusing);
+    let error = refusing
+        .write_batch(run.id, &common::batch(SOURCE, 0..1000))
+        .unwrap_err();
+    assert!(error.to_string().contains("refused line 700"), "{error}");
+    assert_eq!(
+        refusing.count_events().unwrap(),
+        0,
+        "the failed batch left nothing"
+    );
+
+    let store = open(Arc::new(Reversing));
+    let batch = common::batch(SOURCE, 0..1000);
+    let outcome = store.write_batch(run.id, &batch).unwrap();
+    assert_eq!(outcome.events_stored, 1000);
+    let stored: Vec<(Vec<u8>, String)> = {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        let mut statement = conn
+            .prepare("SELECT id, raw FROM events ORDER BY seq")
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(stored.len(), 1000);
+    for (item, (id, raw)) in batch.iter().zip(&stored) {
+        let Ingested::Event(event) = item else {
+            unreachable!()
+        };
+        assert_eq!(
+            id.as_slice(),
+            event.id.as_bytes().as_slice(),
+            "stored out of order"
+        );
+        assert_eq!(*raw, event.raw.chars().rev().collect::<String>());
+        assert_eq!(
+            store.event(event.id).unwrap().as_ref(),
+            Some(event.as_ref())
+        );
+    }
+}
+
 #[test]
 fn readers_and_a_writer_share_one_store_across_threads() {
     let (_dir, store) = open();
