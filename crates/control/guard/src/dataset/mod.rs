@@ -146,6 +146,26 @@ pub fn shared_data_root() -> PathBuf {
     )
 }
 
+/// The system logs of `loghub-2k` under `root`, by system name in name order, each as its
+/// lines: real log text the classifier never trains on, for measuring false positives.
+/// Empty when the folder is absent; a system whose log cannot be read is left out.
+pub fn loghub_logs(root: &Path) -> Vec<(String, Vec<String>)> {
+    let Ok(systems) = std::fs::read_dir(root.join("loghub-2k")) else {
+        return Vec::new();
+    };
+    let mut logs: Vec<(String, Vec<String>)> = systems
+        .filter_map(Result::ok)
+        .filter_map(|system| {
+            let name = system.file_name().to_str()?.to_owned();
+            let text =
+                std::fs::read_to_string(system.path().join(format!("{name}_2k.log"))).ok()?;
+            Some((name, text.lines().map(str::to_owned).collect()))
+        })
+        .collect();
+    logs.sort();
+    logs
+}
+
 struct Loader<'a> {
     root: &'a Path,
     d: &'a mut Dataset,
