@@ -915,3 +915,20 @@ proptest! {
         prop_assert_eq!(snapshot(&split), snapshot(&whole));
     }
 }
+
+#[test]
+fn an_up_to_date_store_opens_while_another_process_holds_the_write_lock() {
+    // A bulk run takes the write lock back after every batch; opening the store for reading
+    // (`rampart runs` during a run) must not queue for it.
+    let (dir, store) = open();
+    let run = begin(&store);
+    let holder = rusqlite::Connection::open(store.path()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let options = SqliteOptions {
+        busy_timeout: std::time::Duration::from_millis(50),
+        ..SqliteOptions::default()
+    };
+    let second = SqliteStore::open_with(dir.path().join("nested/data"), options).unwrap();
+    assert_eq!(second.run(run.id).unwrap().map(|r| r.id), Some(run.id));
+    holder.execute_batch("ROLLBACK").unwrap();
+}
