@@ -97,18 +97,14 @@ pub fn decode_segments(input: &str) -> Vec<Decoded> {
         if matches!(b, b'0' | b'1' | b'.' | b'-')
             && (i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace))
         {
-            let (encoding, end) = if matches!(b, b'0' | b'1') {
-                (Encoding::Binary, binary_end(bytes, i))
-            } else {
-                (Encoding::Morse, morse_end(bytes, i))
-            };
-            if end > i {
-                let segment = input.get(i..end).unwrap_or_default();
-                let text = match encoding {
-                    Encoding::Binary => decode_binary(segment),
-                    _ => decode_morse(segment),
+            let (encoding, end, decode): (_, _, fn(&str) -> Option<String>) =
+                if matches!(b, b'0' | b'1') {
+                    (Encoding::Binary, binary_end(bytes, i), decode_binary)
+                } else {
+                    (Encoding::Morse, morse_end(bytes, i), decode_morse)
                 };
-                if let Some(text) = text {
+            if end > i {
+                if let Some(text) = decode(input.get(i..end).unwrap_or_default()) {
                     push(&mut found, &mut budget, encoding, i..end, text);
                 }
                 i = end;

@@ -282,8 +282,11 @@ impl PrefixSums {
     pub fn new(text: &str, hits: &[Hit], bits: u8, weights: &[[i8; HEADS]]) -> Self {
         let len = text.len();
         let w_of = |b: u32| {
-            let [x, y] = weights.get(b as usize).copied().unwrap_or_default();
-            [i64::from(x), i64::from(y)]
+            weights
+                .get(b as usize)
+                .copied()
+                .unwrap_or_default()
+                .map(i64::from)
         };
         // Per-position sums first (one pass per feature family, both in position order),
         // then running totals in place.

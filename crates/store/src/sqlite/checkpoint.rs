@@ -67,6 +67,13 @@ impl Shared {
     }
 }
 
+/// The write-ahead log of `database`: `SQLite` keeps it beside the file, named `<file>-wal`.
+pub(super) fn log_path(database: &Path) -> PathBuf {
+    let mut log = database.as_os_str().to_owned();
+    log.push("-wal");
+    PathBuf::from(log)
+}
+
 /// The background checkpointer of one database file; stops and joins its thread when dropped.
 pub(super) struct Checkpointer {
     log: PathBuf,
@@ -95,10 +102,8 @@ impl Checkpointer {
                 operation: "start checkpointer",
                 message: e.to_string(),
             })?;
-        let mut log = database.as_os_str().to_owned();
-        log.push("-wal");
         Ok(Self {
-            log: PathBuf::from(log),
+            log: log_path(database),
             tuning,
             shared,
             thread: Some(thread),

@@ -503,7 +503,7 @@ mod tests {
     }
 
     fn log_path(dir: &Path) -> PathBuf {
-        dir.join(format!("{DATABASE_FILE}-wal"))
+        checkpoint::log_path(&dir.join(DATABASE_FILE))
     }
 
     #[test]

@@ -164,24 +164,15 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<i64, StoreEr
     // A store that is up to date needs no write lock to open: a read of its version does not
     // wait for a run that is writing (the writer takes the lock back after every batch, so a
     // process queuing for it, such as `rampart runs` during a bulk run, could wait it out).
-    // A missing table (a fresh file) reads as version 0.
+    // Anything else (a fresh file, an older or a newer schema) is decided under the lock.
     let current: Option<i64> = conn
         .query_row("SELECT max(version) FROM schema_version", [], |row| {
             row.get(0)
         })
         .ok()
         .flatten();
-    if let Some(found) = current {
-        if found > supported {
-            return Err(StoreError::SchemaTooNew {
-                path: path.to_owned(),
-                found,
-                supported,
-            });
-        }
-        if found == supported {
-            return Ok(supported);
-        }
+    if current == Some(supported) {
+        return Ok(supported);
     }
     // IMMEDIATE takes the write lock first, so two processes opening a fresh store at once
     // apply each migration exactly once.
